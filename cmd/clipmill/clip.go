@@ -1,0 +1,310 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/clipmill/clipmill/internal/clipping"
+	"github.com/clipmill/clipmill/internal/engine"
+	"github.com/clipmill/clipmill/internal/engine/render"
+	"github.com/clipmill/clipmill/internal/engine/source"
+	"github.com/clipmill/clipmill/internal/engine/speech"
+	"github.com/clipmill/clipmill/internal/engine/transcript"
+	"github.com/clipmill/clipmill/internal/gallery"
+)
+
+// flagNames maps the contract's parameter paths to this command's flags, so
+// that a validation error names what the user typed.
+var flagNames = map[string]string{
+	"output_settings.duration_types": "--duration",
+	"output_settings.aspect_ratio":   "--aspect",
+	"output_settings.captions":       "--captions",
+	"output_settings.caption_style":  "--caption-style",
+	"output_settings.prompt":         "--prompt",
+	"input_language":                 "--language",
+	"title":                          "--title",
+}
+
+func flagError(err error) error {
+	if ce, ok := clipping.AsError(err); ok && ce.Param != nil {
+		name := *ce.Param
+		for param, f := range flagNames {
+			if name == param || strings.HasPrefix(name, param+"[") {
+				return usageError{fmt.Sprintf("%s: %s", f, ce.Message)}
+			}
+		}
+	}
+	return usageError{err.Error()}
+}
+
+func clipCmd(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("clip", flag.ContinueOnError)
+	var (
+		durations   = fs.String("duration", "60", "comma-separated clip lengths: 30, 60, 180, long")
+		aspect      = fs.String("aspect", "portrait", "portrait (1080x1920), square (1080x1080) or landscape (1920x1080)")
+		captions    = fs.Bool("captions", true, "burn captions in (SRT and VTT files are written either way)")
+		style       = fs.String("caption-style", "", "caption preset: "+strings.Join(clipping.CaptionStyles, ", "))
+		prompt      = fs.String("prompt", "", "what to look for, e.g. \"pricing advice\"")
+		language    = fs.String("language", "", "the spoken language as an ISO-639-1 code (default: detect; pocketsphinx is English only)")
+		transcriptF = fs.String("transcript", "", "a transcript file (SRT, WebVTT or JSON words) to use instead of speech recognition")
+		out         = fs.String("out", "", "output folder (default ./clips/<input name>)")
+		title       = fs.String("title", "", "the job's title (default: the source's)")
+		speechKind  = fs.String("speech", "pocketsphinx", "speech recogniser: pocketsphinx or openai")
+		speechURL   = fs.String("speech-url", "", "base URL of an OpenAI-compatible transcription API (with --speech openai); the key is read from CLIPMILL_SPEECH_KEY")
+		speechModel = fs.String("speech-model", "whisper-1", "model name for --speech openai")
+		workers     = fs.Int("workers", 0, "parallel recognition pieces and renders (default: the core count)")
+		preset      = fs.String("x264-preset", "veryfast", "x264 preset: ultrafast is faster and larger, medium slower and smaller")
+		statsF      = fs.String("stats", "", "write stage timings as JSON to this file")
+		timeout     = fs.Duration("timeout", 2*time.Hour, "give up on the job after this long")
+	)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: clipmill clip INPUT [flags]\n\nINPUT is a video file or an https URL.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"clip takes one INPUT (a video file or an https URL); see clipmill clip -h"}
+	}
+	input := pos[0]
+
+	// The same contract code as the API validates the flags.
+	settings := clipping.DefaultOutputSettings()
+	settings.Captions = *captions
+	settings.AspectRatio = clipping.AspectRatio(*aspect)
+	if settings.DurationTypes, err = clipping.ParseDurationTypes(*durations); err != nil {
+		return flagError(err)
+	}
+	if *style != "" {
+		settings.CaptionStyle = style
+	}
+	if *prompt != "" {
+		settings.Prompt = prompt
+	}
+	if err := settings.Validate(); err != nil {
+		return flagError(err)
+	}
+	lang := ""
+	if *language != "" {
+		if lang, err = clipping.NormalizeLanguage(*language); err != nil {
+			return flagError(err)
+		}
+	}
+	if n := len([]rune(*title)); n > 255 {
+		return usageError{fmt.Sprintf("--title: is %d characters, at most 255 are allowed", n)}
+	}
+	if *transcriptF != "" {
+		if _, err := os.Stat(*transcriptF); err != nil {
+			return usageError{fmt.Sprintf("--transcript: %s: no such file", *transcriptF)}
+		}
+		// Read it now, so a broken file fails before any work starts.
+		if _, err := transcript.Load(*transcriptF); err != nil {
+			return err
+		}
+	}
+	eng := &engine.Engine{Workers: *workers, Encoder: render.Encoder{Preset: *preset}}
+	switch *speechKind {
+	case "pocketsphinx", "sphinx":
+		if lang != "" && lang != "en" && *transcriptF == "" {
+			return usageError{fmt.Sprintf("--language: pocketsphinx recognises English only, not %q; give --transcript or use --speech openai", lang)}
+		}
+	case "openai":
+		if *speechURL == "" {
+			return usageError{"--speech openai needs --speech-url"}
+		}
+		eng.Speech = &speech.OpenAI{BaseURL: *speechURL, APIKey: os.Getenv("CLIPMILL_SPEECH_KEY"), Model: *speechModel}
+	default:
+		return usageError{fmt.Sprintf("--speech: unknown recogniser %q; valid: pocketsphinx, openai", *speechKind)}
+	}
+	if *out == "" {
+		base := filepath.Base(input)
+		if strings.Contains(input, "://") {
+			base = filepath.Base(strings.SplitN(strings.SplitN(input, "?", 2)[0], "#", 2)[0])
+		}
+		name := strings.TrimSuffix(base, filepath.Ext(base))
+		if name == "" || name == "." || name == "/" {
+			name = "clips"
+		}
+		*out = filepath.Join("clips", name)
+	}
+	// Refuse a missing local file before creating any folder.
+	if !strings.Contains(input, "://") {
+		if _, err := source.Fetch(context.Background(), input, "", source.Limits{}, nil); err != nil {
+			return err
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	bar := newProgressBar(stderr)
+	job := engine.Job{Input: input, Title: *title, Language: lang, Settings: settings,
+		TranscriptFile: *transcriptF, OutDir: *out}
+	res, runErr := eng.Run(ctx, job, bar)
+	bar.finish()
+
+	manifest := clipping.Job{
+		ID: engine.NewID(), Status: clipping.JobCompleted, Progress: 100,
+		CreatedAt: clipping.Ptr(time.Now().Unix()), Clips: []clipping.Clip{},
+	}
+	if res != nil {
+		manifest.Title = nonEmpty(res.Title)
+		manifest.InputLanguage = nonEmpty(res.Language)
+		if res.SourceDuration > 0 {
+			manifest.SourceDuration = clipping.Ptr(res.SourceDuration)
+		}
+		for _, c := range res.Clips {
+			manifest.Clips = append(manifest.Clips, c.Resource(settings.AspectRatio, func(f string) string { return f }))
+		}
+	}
+	if runErr != nil {
+		manifest.Status = clipping.JobFailed
+		manifest.Progress = 0
+		manifest.FailureMessage = clipping.Ptr(engine.FailureMessage(runErr))
+		if ctx.Err() != nil {
+			manifest.Status = clipping.JobCancelled
+		}
+		// A failure replaces any earlier manifest, so none claims success.
+		if err := writeOutputs(*out, manifest); err != nil {
+			return err
+		}
+		var se *source.Error
+		if errors.As(runErr, &se) {
+			return se
+		}
+		return runErr
+	}
+	if err := writeOutputs(*out, manifest); err != nil {
+		return err
+	}
+	if *statsF != "" {
+		if err := writeStats(*statsF, res); err != nil {
+			return err
+		}
+	}
+	printSummary(stdout, *out, manifest)
+	return nil
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// writeOutputs writes index.html and then manifest.json, each through a
+// temporary file and a rename, so a reader never sees half of either.
+func writeOutputs(dir string, job clipping.Job) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	if err := atomicWrite(filepath.Join(dir, "index.html"), func(w io.Writer) error {
+		return gallery.Write(w, job)
+	}); err != nil {
+		return err
+	}
+	return atomicWrite(filepath.Join(dir, "manifest.json"), func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(clipping.Data[clipping.Job]{Data: job})
+	})
+}
+
+func atomicWrite(path string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(f.Name())
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+func printSummary(w io.Writer, dir string, job clipping.Job) {
+	for _, c := range job.Clips {
+		if c.Status != clipping.ClipCompleted {
+			fmt.Fprintf(w, "  %-5s failed: %s\n", c.DurationType, deref(c.FailureMessage))
+			continue
+		}
+		fmt.Fprintf(w, "  %-5s %5.1f s  score %3d  %s\n        %s\n", c.DurationType, *c.DurationSeconds,
+			*c.ViralityScore, *c.Title, filepath.Join(dir, *c.VideoURL))
+	}
+	fmt.Fprintf(w, "manifest: %s\ngallery:  %s\n", filepath.Join(dir, "manifest.json"), filepath.Join(dir, "index.html"))
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+type statsJSON struct {
+	WallSeconds           float64            `json:"wall_seconds"`
+	ClipsWallSeconds      float64            `json:"clips_wall_seconds"`
+	SourceDurationSeconds float64            `json:"source_duration_seconds"`
+	Stages                map[string]float64 `json:"stages_seconds"`
+	PeakRSSBytes          int64              `json:"peak_rss_bytes"`
+	Clips                 []statsClip        `json:"clips"`
+}
+
+type statsClip struct {
+	Start float64 `json:"start"`
+	Dur   float64 `json:"duration"`
+}
+
+func writeStats(path string, res *engine.Result) error {
+	s := statsJSON{
+		WallSeconds:           res.Stats.Wall.Seconds(),
+		ClipsWallSeconds:      res.Stats.Clips.Seconds(),
+		SourceDurationSeconds: res.SourceDuration,
+		Stages:                map[string]float64{},
+		PeakRSSBytes:          peakRSS(),
+	}
+	for k, v := range res.Stats.Stages {
+		s.Stages[k] = v.Seconds()
+	}
+	for _, c := range res.Clips {
+		s.Clips = append(s.Clips, statsClip{c.Start, c.End - c.Start})
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+// peakRSS is this process's own peak resident memory (ffmpeg and the
+// recogniser run as children and are not counted).
+func peakRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Maxrss * 1024
+}

@@ -1,0 +1,300 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/clipmill/clipmill/internal/clipping"
+	"github.com/clipmill/clipmill/internal/engine/audio"
+	"github.com/clipmill/clipmill/internal/engine/captions"
+	"github.com/clipmill/clipmill/internal/engine/reframe"
+	"github.com/clipmill/clipmill/internal/engine/render"
+	"github.com/clipmill/clipmill/internal/engine/scene"
+	"github.com/clipmill/clipmill/internal/engine/selection"
+	"github.com/clipmill/clipmill/internal/engine/source"
+	"github.com/clipmill/clipmill/internal/engine/transcript"
+)
+
+// selectClips cuts around speech when there is any, else from the pictures.
+func (e *Engine) selectClips(ctx context.Context, job Job, info source.Info, track *audio.Track, words []transcript.Word, noSpeech string) ([]selection.Clip, error) {
+	var picks []selection.Clip
+	if noSpeech == "" {
+		in := selection.Input{Words: words, Duration: info.Duration, Requests: job.Settings.DurationTypes}
+		if job.Settings.Prompt != nil {
+			in.Prompt = *job.Settings.Prompt
+		}
+		if track != nil {
+			in.Loudness = track.Loudness
+		}
+		var err error
+		picks, err = selection.Select(in)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		// Keyframes alone give a whole-source scan in seconds; x264 puts a
+		// keyframe at every scene change, which is what this looks for.
+		frames, err := scene.Sample(ctx, e.FFmpeg, scene.Request{
+			Path: info.Path, FPS: 1, SrcW: info.Width, SrcH: info.Height, Side: 160, KeyframesOnly: true,
+		})
+		if err != nil {
+			return nil, err
+		}
+		times := make([]float64, len(frames.Frames))
+		for i, f := range frames.Frames {
+			times[i] = f.T
+		}
+		picks = selection.SelectVisual(selection.VisualInput{
+			Duration: info.Duration, Cuts: frames.Cuts(), Times: times, Motion: frames.Motion(),
+			Title: job.titleOr(info.Title), Why: noSpeech, Requests: job.Settings.DurationTypes,
+		})
+	}
+	if len(picks) == 0 {
+		return nil, errNoClips
+	}
+	return picks, nil
+}
+
+func (j Job) titleOr(t string) string {
+	if j.Title != "" {
+		return j.Title
+	}
+	return t
+}
+
+// renderAll runs each clip's reframe, captions and render, up to the worker
+// count at once, and reports each clip as it finishes.
+func (e *Engine) renderAll(ctx context.Context, job Job, info source.Info, picks []selection.Clip, work string, speech bool, p *progress, st *Stats) []Clip {
+	out := make([]Clip, len(picks))
+	sem := make(chan struct{}, e.workers())
+	var wg sync.WaitGroup
+	p.clips(len(picks))
+	for i, pick := range picks {
+		out[i] = Clip{
+			ID: NewID(), DurationType: pick.DurationType, Start: pick.Start, End: pick.End,
+			Title: pick.Title, Reason: pick.Reason, Virality: pick.Virality,
+			Transcript: transcript.Text(pick.Words),
+		}
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				out[i].Err = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			c := &out[i]
+			c.Err = e.renderClip(ctx, job, info, pick, c, work, speech, p, st)
+			if c.Err != nil {
+				e.log().Error("clip failed", "clip", c.ID, "err", c.Err)
+				c.Video, c.Thumbnail, c.SRT, c.VTT = "", "", "", ""
+			}
+			p.clipDone()
+			p.ev.ClipDone(*c)
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+func (e *Engine) renderClip(ctx context.Context, job Job, info source.Info, pick selection.Clip, c *Clip, work string, speech bool, p *progress, st *Stats) error {
+	dur := pick.End - pick.Start
+	outW, outH := reframe.OutputSize(job.Settings.AspectRatio)
+
+	var plan reframe.Plan
+	err := st.time(StageReframe, func() error {
+		var err error
+		plan, err = reframe.Analyse(ctx, e.FFmpeg, info.Path, info.Width, info.Height, info.FPS, pick.Start, dur, outW, outH)
+		return err
+	})
+	if err != nil {
+		return &StageError{StageReframe, err}
+	}
+	p.clipPart(0.1)
+
+	// Captions: word times relative to the clip.
+	video := plan.Filter()
+	err = st.time(StageCaptions, func() error {
+		if len(pick.Words) == 0 {
+			return nil
+		}
+		style := clipping.DefaultCaptionStyle
+		if job.Settings.CaptionStyle != nil {
+			style = *job.Settings.CaptionStyle
+		}
+		preset, err := captions.Lookup(style)
+		if err != nil {
+			return err
+		}
+		words := shift(pick.Words, pick.Start, dur)
+		pages := captions.Layout(words, preset, outW, outH)
+		c.SRT, c.VTT = c.ID+".srt", c.ID+".vtt"
+		if err := writeFile(filepath.Join(job.OutDir, c.SRT), captions.SRT(pages)); err != nil {
+			return err
+		}
+		if err := writeFile(filepath.Join(job.OutDir, c.VTT), captions.VTT(pages)); err != nil {
+			return err
+		}
+		if !job.Settings.Captions {
+			return nil
+		}
+		ass := c.ID + ".ass"
+		if err := writeFile(filepath.Join(work, ass), captions.ASS(pages, preset, outW, outH)); err != nil {
+			return err
+		}
+		video += ",subtitles=f=" + ass
+		return nil
+	})
+	if err != nil {
+		return &StageError{StageCaptions, err}
+	}
+
+	var loud *render.Loudness
+	err = st.time(StageRender, func() error {
+		if info.HasAudio {
+			l, err := render.MeasureLoudness(ctx, e.FFmpeg, info.Path, pick.Start, dur)
+			if err != nil {
+				return err
+			}
+			loud = &l
+		}
+		mp4 := c.ID + ".mp4"
+		err := e.Encoder.Render(ctx, e.FFmpeg, work, render.Clip{
+			Source: info.Path, Start: pick.Start, Dur: dur, Video: video, FPS: plan.FPS,
+			Audio: info.HasAudio, Loudness: loud, Title: pick.Title, Out: mp4,
+		})
+		if err != nil {
+			return err
+		}
+		return os.Rename(filepath.Join(work, mp4), filepath.Join(job.OutDir, mp4))
+	})
+	if err != nil {
+		return &StageError{StageRender, err}
+	}
+	c.Video = c.ID + ".mp4"
+	p.clipPart(0.8)
+
+	err = st.time(StageThumbnail, func() error {
+		at := 1.0
+		if len(pick.Words) > 0 {
+			at = pick.Words[0].Start - pick.Start + 1.2
+		}
+		at = math.Max(0, math.Min(at, dur/2))
+		c.Thumbnail = c.ID + ".jpg"
+		return render.Thumbnail(ctx, e.FFmpeg, job.OutDir, c.Video, at, c.Thumbnail)
+	})
+	if err != nil {
+		return &StageError{StageThumbnail, err}
+	}
+	c.Duration = e.probeDuration(ctx, filepath.Join(job.OutDir, c.Video), dur)
+	p.clipPart(0.1)
+	return nil
+}
+
+// probeDuration reads the rendered file's real length, falling back to the
+// planned one.
+func (e *Engine) probeDuration(ctx context.Context, path string, planned float64) float64 {
+	out, err := e.FFmpeg.Probe(ctx, 30*time.Second, "-v", "error", "-show_entries", "format=duration",
+		"-of", "default=noprint_wrappers=1:nokey=1", path)
+	if err != nil {
+		return planned
+	}
+	var d float64
+	if _, err := fmt.Sscan(string(out), &d); err != nil || d <= 0 {
+		return planned
+	}
+	return math.Round(d*1000) / 1000
+}
+
+// shift moves words onto the clip's clock and drops what falls outside.
+func shift(words []transcript.Word, start, dur float64) []transcript.Word {
+	out := make([]transcript.Word, 0, len(words))
+	for _, w := range words {
+		w.Start = math.Max(0, w.Start-start)
+		w.End = math.Min(dur, w.End-start)
+		if w.End > w.Start {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func writeFile(path, content string) error {
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
+// progress turns stage events into one percentage.
+type progress struct {
+	ev       Events
+	mu       sync.Mutex
+	weights  map[string][2]float64 // stage -> [start, end] percent
+	n        int                   // clips
+	clipDoneF float64              // finished clip parts, in clips
+}
+
+func newProgress(ev Events, recognise bool) *progress {
+	if ev == nil {
+		ev = nopEvents{}
+	}
+	w := map[string][2]float64{
+		StageSource: {0, 3}, StageAudio: {3, 5}, StageTranscript: {5, 8}, StageSelect: {8, 10},
+	}
+	if recognise {
+		// Recognition is about as long as rendering.
+		w[StageTranscript] = [2]float64{5, 50}
+		w[StageSelect] = [2]float64{50, 52}
+	}
+	return &progress{ev: ev, weights: w}
+}
+
+func (p *progress) stage(name string, frac float64) {
+	if name == "done" {
+		p.ev.Progress(name, 100)
+		return
+	}
+	r := p.weights[name]
+	p.ev.Progress(name, int(r[0]+(r[1]-r[0])*frac))
+}
+
+func (p *progress) clips(n int) {
+	p.mu.Lock()
+	p.n = n
+	p.mu.Unlock()
+	p.report()
+}
+
+func (p *progress) clipPart(f float64) {
+	p.mu.Lock()
+	p.clipDoneF += f
+	p.mu.Unlock()
+	p.report()
+}
+
+func (p *progress) clipDone() {}
+
+func (p *progress) report() {
+	p.mu.Lock()
+	start := p.weights[StageSelect][1]
+	pct := start
+	if p.n > 0 {
+		pct += (99 - start) * math.Min(1, p.clipDoneF/float64(p.n))
+	}
+	p.mu.Unlock()
+	p.ev.Progress(StageRender, int(pct))
+}
+
+type nopEvents struct{}
+
+func (nopEvents) Progress(string, int) {}
+func (nopEvents) ClipDone(Clip)        {}
+
+var _ = errors.New

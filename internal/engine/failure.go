@@ -1,0 +1,35 @@
+package engine
+
+import (
+	"context"
+	"errors"
+
+	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
+	"github.com/clipmill/clipmill/internal/engine/source"
+	"github.com/clipmill/clipmill/internal/engine/speech"
+)
+
+// FailureMessage turns a job's error into the line a user reads in
+// failure_message: what was wrong with the input when it was the input,
+// otherwise which stage failed, without paths or program output.
+func FailureMessage(err error) string {
+	var se *source.Error
+	var ul *speech.UnsupportedLanguageError
+	var fe *ffmpeg.Error
+	var st *StageError
+	switch {
+	case errors.As(err, &se):
+		return "The source video " + se.Msg + "."
+	case errors.As(err, &ul):
+		return "The " + ul.Recognizer + " recogniser handles English only; this job asked for \"" + ul.Language + "\"."
+	case errors.Is(err, context.DeadlineExceeded):
+		return "The job took longer than its deadline and was stopped."
+	case errors.Is(err, context.Canceled):
+		return "The job was cancelled."
+	case errors.As(err, &fe) && fe.TimedOut:
+		return "A processing step timed out."
+	case errors.As(err, &st):
+		return "Processing failed at the " + st.Stage + " stage."
+	}
+	return "Processing failed."
+}

@@ -1,0 +1,325 @@
+// Package source is the first stage: it brings the input to a local file and
+// probes it, refusing with one clear line a file that cannot be clipped.
+package source
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
+)
+
+// Error is something wrong with the input itself, as opposed to a failure of
+// the machine. Its message is meant for the user.
+type Error struct {
+	Name string // the file or URL as the user gave it
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Name + ": " + e.Msg }
+
+func badInput(name, format string, args ...any) error {
+	return &Error{Name: name, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Limits bound a download.
+type Limits struct {
+	MaxBytes  int64         // 0: no limit
+	Timeout   time.Duration // 0: no limit
+	AllowHTTP bool          // permit plain http (local use)
+}
+
+// Fetch returns a local path for input: a local file as it is, or an http(s)
+// URL downloaded into dir. client may be nil for http.DefaultClient; the
+// server passes one that refuses private addresses.
+func Fetch(ctx context.Context, input, dir string, lim Limits, client *http.Client) (string, error) {
+	if !strings.Contains(input, "://") {
+		st, err := os.Stat(input)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return "", badInput(input, "no such file")
+			}
+			return "", badInput(input, "cannot read: %v", errors.Unwrap(err))
+		}
+		if st.IsDir() {
+			return "", badInput(input, "is a directory, not a video file")
+		}
+		return input, nil
+	}
+	u, err := url.Parse(input)
+	if err != nil || u.Host == "" {
+		return "", badInput(input, "is not a valid URL")
+	}
+	if u.Scheme != "https" && !(u.Scheme == "http" && lim.AllowHTTP) {
+		return "", badInput(input, "only https URLs are supported")
+	}
+	if client == nil {
+		client = http.DefaultClient
+	}
+	if lim.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, lim.Timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, input, nil)
+	if err != nil {
+		return "", badInput(input, "is not a valid URL")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", badInput(redact(u), "download timed out")
+		}
+		return "", badInput(redact(u), "download failed: %v", unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", badInput(redact(u), "download failed: HTTP %d", resp.StatusCode)
+	}
+	if lim.MaxBytes > 0 && resp.ContentLength > lim.MaxBytes {
+		return "", badInput(redact(u), "is %d bytes, over the limit of %d", resp.ContentLength, lim.MaxBytes)
+	}
+	ext := strings.ToLower(path.Ext(u.Path))
+	if len(ext) > 6 || strings.ContainsAny(ext, `/\`) {
+		ext = ""
+	}
+	dst := filepath.Join(dir, "source"+ext)
+	f, err := os.Create(dst)
+	if err != nil {
+		return "", fmt.Errorf("create download file: %w", err)
+	}
+	body := io.Reader(resp.Body)
+	if lim.MaxBytes > 0 {
+		body = io.LimitReader(resp.Body, lim.MaxBytes+1)
+	}
+	n, err := io.Copy(f, body)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(dst)
+		if ctx.Err() != nil {
+			return "", badInput(redact(u), "download timed out")
+		}
+		return "", badInput(redact(u), "download failed: %v", err)
+	}
+	if lim.MaxBytes > 0 && n > lim.MaxBytes {
+		os.Remove(dst)
+		return "", badInput(redact(u), "is over the limit of %d bytes", lim.MaxBytes)
+	}
+	return dst, nil
+}
+
+// redact drops the query, which for presigned URLs holds credentials.
+func redact(u *url.URL) string {
+	c := *u
+	c.RawQuery = ""
+	c.User = nil
+	return c.String()
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// Info is what the later stages need to know about the source.
+type Info struct {
+	Path     string
+	Title    string  // the container's title tag, else the file name
+	Duration float64 // seconds
+	Width    int     // display size, after rotation
+	Height   int
+	FPS      float64
+	HasAudio bool
+	Size     int64
+}
+
+// Probe reads the file's streams with ffprobe and refuses files that cannot
+// be clipped: not media, no video stream, zero length, truncated.
+func Probe(ctx context.Context, bin ffmpeg.Binaries, name, p string) (Info, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return Info{}, badInput(name, "cannot read: %v", err)
+	}
+	if st.Size() == 0 {
+		return Info{}, badInput(name, "is empty (0 bytes)")
+	}
+	out, err := bin.Probe(ctx, time.Minute, "-v", "error", "-print_format", "json",
+		"-show_format", "-show_streams", p)
+	if err != nil {
+		var fe *ffmpeg.Error
+		if errors.As(err, &fe) && fe.TimedOut {
+			return Info{}, badInput(name, "could not be read in time (ffprobe timed out)")
+		}
+		if errors.As(err, &fe) && strings.Contains(fe.Stderr, "moov atom not found") && hasFtyp(p) {
+			return Info{}, badInput(name, "is truncated: its index (moov atom) is missing")
+		}
+		return Info{}, badInput(name, "is not a media file that ffprobe can read")
+	}
+	info, err := parseProbe(out)
+	if err != nil {
+		return Info{}, badInput(name, "%v", err)
+	}
+	info.Path = p
+	info.Size = st.Size()
+	if info.Title == "" {
+		base := filepath.Base(name)
+		if u, err := url.Parse(name); err == nil && u.Host != "" {
+			base = path.Base(u.Path)
+		}
+		info.Title = strings.TrimSuffix(base, filepath.Ext(base))
+	}
+	if err := checkTail(ctx, bin, p, info.Duration); err != nil {
+		return Info{}, badInput(name, "%v", err)
+	}
+	return info, nil
+}
+
+// hasFtyp reports whether the file starts like an MP4/MOV: such a file whose
+// index is missing was cut short, while anything else is not media at all.
+func hasFtyp(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [8]byte
+	if _, err := io.ReadFull(f, b[:]); err != nil {
+		return false
+	}
+	return string(b[4:8]) == "ftyp"
+}
+
+type probeJSON struct {
+	Streams []struct {
+		CodecType    string            `json:"codec_type"`
+		Width        int               `json:"width"`
+		Height       int               `json:"height"`
+		AvgFrameRate string            `json:"avg_frame_rate"`
+		RFrameRate   string            `json:"r_frame_rate"`
+		Duration     string            `json:"duration"`
+		Disposition  map[string]int    `json:"disposition"`
+		Tags         map[string]string `json:"tags"`
+		SideData     []struct {
+			Rotation float64 `json:"rotation"`
+		} `json:"side_data_list"`
+	} `json:"streams"`
+	Format struct {
+		Duration string            `json:"duration"`
+		Tags     map[string]string `json:"tags"`
+	} `json:"format"`
+}
+
+// parseProbe turns ffprobe's JSON into Info; it is pure so tests can feed it.
+func parseProbe(data []byte) (Info, error) {
+	var pj probeJSON
+	if err := json.Unmarshal(data, &pj); err != nil {
+		return Info{}, fmt.Errorf("ffprobe output unreadable: %v", err)
+	}
+	var info Info
+	video := false
+	for _, s := range pj.Streams {
+		switch s.CodecType {
+		case "audio":
+			info.HasAudio = true
+		case "video":
+			// Cover art in an audio file is a video stream of one picture.
+			if video || s.Disposition["attached_pic"] == 1 || s.Width == 0 {
+				continue
+			}
+			video = true
+			info.Width, info.Height = s.Width, s.Height
+			rot := 0.0
+			if r, err := strconv.ParseFloat(s.Tags["rotate"], 64); err == nil {
+				rot = r
+			}
+			for _, sd := range s.SideData {
+				if sd.Rotation != 0 {
+					rot = sd.Rotation
+				}
+			}
+			if int(math.Abs(math.Round(rot)))%180 == 90 {
+				info.Width, info.Height = info.Height, info.Width
+			}
+			info.FPS = rate(s.AvgFrameRate)
+			if info.FPS <= 0 || info.FPS > 240 {
+				info.FPS = rate(s.RFrameRate)
+			}
+			if d, err := strconv.ParseFloat(s.Duration, 64); err == nil {
+				info.Duration = d
+			}
+		}
+	}
+	if !video {
+		if info.HasAudio {
+			return Info{}, errors.New("has no video stream (it is audio only)")
+		}
+		return Info{}, errors.New("has no video stream")
+	}
+	if d, err := strconv.ParseFloat(pj.Format.Duration, 64); err == nil && d > 0 {
+		info.Duration = d
+	}
+	if math.IsNaN(info.Duration) || info.Duration <= 0 {
+		return Info{}, errors.New("has zero length (no duration)")
+	}
+	if info.Duration < 1 {
+		return Info{}, fmt.Errorf("is too short to clip (%.2f s)", info.Duration)
+	}
+	if info.FPS <= 0 || info.FPS > 240 {
+		info.FPS = 30
+	}
+	for k, v := range pj.Format.Tags {
+		if strings.EqualFold(k, "title") {
+			info.Title = strings.TrimSpace(v)
+		}
+	}
+	return info, nil
+}
+
+func rate(s string) float64 {
+	num, den, ok := strings.Cut(s, "/")
+	n, err1 := strconv.ParseFloat(num, 64)
+	if !ok {
+		if err1 != nil {
+			return 0
+		}
+		return n
+	}
+	d, err2 := strconv.ParseFloat(den, 64)
+	if err1 != nil || err2 != nil || d == 0 {
+		return 0
+	}
+	return n / d
+}
+
+// checkTail decodes the last seconds of the video: a file cut short in
+// transit still probes (its index is at the front) but fails here.
+func checkTail(ctx context.Context, bin ffmpeg.Binaries, p string, dur float64) error {
+	start := math.Max(0, dur-1.5)
+	err := bin.Run(ctx, time.Minute, "-nostdin", "-v", "error", "-xerror",
+		"-ss", ffmpeg.Seconds(start), "-i", p, "-map", "0:v:0", "-f", "null", "-")
+	if err == nil {
+		return nil
+	}
+	var fe *ffmpeg.Error
+	if errors.As(err, &fe) && fe.TimedOut {
+		return errors.New("could not be decoded in time")
+	}
+	return fmt.Errorf("is truncated or damaged: its last seconds cannot be decoded")
+}

@@ -1,0 +1,318 @@
+package speech
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clipmill/clipmill/internal/engine/transcript"
+)
+
+// OpenAI talks to any OpenAI-compatible /v1/audio/transcriptions endpoint
+// (whisper servers, hosted APIs).
+type OpenAI struct {
+	// BaseURL is "https://api.openai.com" (the default), "http://127.0.0.1:8000"
+	// or one ending in "/v1"; "/v1/audio/transcriptions" is appended without
+	// doubling "/v1".
+	BaseURL string
+	// APIKey is sent as "Authorization: Bearer KEY" when non-empty; it is
+	// never logged or put in errors.
+	APIKey string
+	// Model defaults to "whisper-1".
+	Model string
+	// HTTPClient defaults to a client with a 15-minute timeout: a CPU
+	// whisper server can take several minutes for a 10-minute piece.
+	HTTPClient *http.Client
+
+	retryWait time.Duration // first wait between attempts; tests shorten it
+}
+
+const (
+	openaiAttempts     = 3
+	openaiMaxRetryWait = 30 * time.Second // cap on a server's Retry-After
+	openaiMaxResponse  = 32 << 20         // a 10-minute verbose_json is ~200 kB
+	openaiMaxErrorBody = 64 << 10
+)
+
+var openaiDefaultClient = &http.Client{Timeout: 15 * time.Minute}
+
+// TranscribeFile sends one audio file (a WAV chunk of at most ~10 minutes)
+// and returns its words, with times relative to the file. 429, 5xx and
+// network errors are retried, up to 3 attempts in all.
+func (o *OpenAI) TranscribeFile(ctx context.Context, path string, language string) (transcript.Transcript, error) {
+	endpoint := o.openaiEndpoint()
+	wait := o.retryWait
+	if wait <= 0 {
+		wait = time.Second
+	}
+	for attempt := 1; ; attempt++ {
+		t, retry, after, err := o.openaiAttempt(ctx, endpoint, path, language)
+		if err == nil {
+			if t.Language == "" {
+				t.Language = transcript.LanguageCode(language)
+			}
+			return t, nil
+		}
+		if ctx.Err() != nil {
+			return transcript.Transcript{}, fmt.Errorf("transcribe %s: %w", filepath.Base(path), ctx.Err())
+		}
+		if !retry {
+			return transcript.Transcript{}, fmt.Errorf("transcribe %s: %w", filepath.Base(path), err)
+		}
+		if attempt == openaiAttempts {
+			return transcript.Transcript{}, fmt.Errorf("transcribe %s: giving up after %d attempts: %w", filepath.Base(path), attempt, err)
+		}
+		// Jitter keeps parallel workers that were throttled together from
+		// coming back together.
+		d := wait<<(attempt-1) + rand.N(wait/2+1)
+		if after >= 0 {
+			d = min(after, openaiMaxRetryWait)
+		}
+		timer := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return transcript.Transcript{}, fmt.Errorf("transcribe %s: %w", filepath.Base(path), ctx.Err())
+		case <-timer.C:
+		}
+	}
+}
+
+// openaiEndpoint builds the transcription URL from BaseURL.
+func (o *OpenAI) openaiEndpoint() string {
+	base := strings.TrimRight(o.BaseURL, "/")
+	if base == "" {
+		base = "https://api.openai.com"
+	}
+	switch {
+	case strings.HasSuffix(base, "/audio/transcriptions"):
+		return base
+	case strings.HasSuffix(base, "/v1"):
+		return base + "/audio/transcriptions"
+	}
+	return base + "/v1/audio/transcriptions"
+}
+
+// openaiAttempt makes one request. retry says whether another attempt may
+// succeed; after is the server's Retry-After, or -1.
+func (o *OpenAI) openaiAttempt(ctx context.Context, endpoint, path, language string) (t transcript.Transcript, retry bool, after time.Duration, err error) {
+	after = -1
+	body, contentType, err := o.openaiBody(path, language)
+	if err != nil {
+		return t, false, after, err
+	}
+	defer body.Close()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, body)
+	if err != nil {
+		return t, false, after, openaiURLError(err)
+	}
+	req.ContentLength = body.size
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Accept", "application/json")
+	if o.APIKey != "" {
+		req.Header.Set("Authorization", "Bearer "+o.APIKey)
+	}
+	client := o.HTTPClient
+	if client == nil {
+		client = openaiDefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return t, true, after, fmt.Errorf("send request: %w", err)
+	}
+	defer resp.Body.Close()
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, openaiMaxErrorBody))
+		retry = resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
+		if retry {
+			after = openaiRetryAfter(resp.Header.Get("Retry-After"))
+		}
+		return t, retry, after, fmt.Errorf("%s %s: %s", req.Method, req.URL.Redacted(), o.openaiErrorText(resp.Status, msg))
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, openaiMaxResponse+1))
+	if err != nil {
+		return t, true, after, fmt.Errorf("read response: %w", err)
+	}
+	if len(data) > openaiMaxResponse {
+		return t, false, after, fmt.Errorf("response is larger than %d bytes", openaiMaxResponse)
+	}
+	t, err = transcript.ParseJSON(bytes.NewReader(data))
+	if err != nil {
+		return t, false, after, fmt.Errorf("bad response (%s): %w", o.openaiSnippet(data), err)
+	}
+	return t, false, after, nil
+}
+
+// openaiUpload is a request body that streams the audio file between the
+// multipart header and trailer, so that the file is never all in memory and
+// the request still has a Content-Length (some servers and proxies refuse
+// chunked uploads).
+type openaiUpload struct {
+	io.Reader
+	file *os.File
+	size int64
+}
+
+func (u *openaiUpload) Close() error { return u.file.Close() }
+
+func (o *OpenAI) openaiBody(path, language string) (*openaiUpload, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("open audio: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, "", fmt.Errorf("open audio: %w", err)
+	}
+	model := o.Model
+	if model == "" {
+		model = "whisper-1"
+	}
+	var head bytes.Buffer
+	mw := multipart.NewWriter(&head)
+	fields := [][2]string{
+		{"model", model},
+		{"response_format", "verbose_json"},
+		{"timestamp_granularities[]", "word"},
+		{"timestamp_granularities[]", "segment"},
+	}
+	if language != "" {
+		fields = append(fields, [2]string{"language", language})
+	}
+	for _, kv := range fields {
+		if err := mw.WriteField(kv[0], kv[1]); err != nil {
+			f.Close()
+			return nil, "", fmt.Errorf("build request: %w", err)
+		}
+	}
+	h := make(textproto.MIMEHeader)
+	h.Set("Content-Disposition", multipart.FileContentDisposition("file", filepath.Base(path)))
+	h.Set("Content-Type", openaiAudioType(path))
+	if _, err := mw.CreatePart(h); err != nil {
+		f.Close()
+		return nil, "", fmt.Errorf("build request: %w", err)
+	}
+	n := head.Len()
+	if err := mw.Close(); err != nil { // writes the trailer after the part header
+		f.Close()
+		return nil, "", fmt.Errorf("build request: %w", err)
+	}
+	prefix, suffix := head.Bytes()[:n], head.Bytes()[n:]
+	return &openaiUpload{
+		Reader: io.MultiReader(bytes.NewReader(prefix), f, bytes.NewReader(suffix)),
+		file:   f,
+		size:   int64(len(prefix)) + st.Size() + int64(len(suffix)),
+	}, mw.FormDataContentType(), nil
+}
+
+func openaiAudioType(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".wav":
+		return "audio/wav"
+	case ".mp3":
+		return "audio/mpeg"
+	case ".flac":
+		return "audio/flac"
+	case ".ogg", ".oga":
+		return "audio/ogg"
+	case ".m4a", ".mp4":
+		return "audio/mp4"
+	case ".webm":
+		return "audio/webm"
+	}
+	return "application/octet-stream"
+}
+
+// openaiRetryAfter reads Retry-After as seconds or an HTTP date; -1 when
+// absent or unreadable.
+func openaiRetryAfter(v string) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return -1
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if when, err := http.ParseTime(v); err == nil {
+		return max(0, time.Until(when))
+	}
+	return -1
+}
+
+// openaiErrorText is the status and the server's message: OpenAI's
+// {"error":{"message"}}, the {"error":"..."} or {"detail":"..."} of other
+// servers, or the start of the body.
+func (o *OpenAI) openaiErrorText(status string, body []byte) string {
+	var e struct {
+		Error   json.RawMessage `json:"error"`
+		Detail  any             `json:"detail"`
+		Message string          `json:"message"`
+	}
+	msg := ""
+	if json.Unmarshal(body, &e) == nil {
+		var inner struct {
+			Message string `json:"message"`
+		}
+		var s string
+		switch {
+		case json.Unmarshal(e.Error, &inner) == nil && inner.Message != "":
+			msg = inner.Message
+		case json.Unmarshal(e.Error, &s) == nil && s != "":
+			msg = s
+		case e.Detail != nil:
+			if s, ok := e.Detail.(string); ok {
+				msg = s
+			} else if b, err := json.Marshal(e.Detail); err == nil {
+				msg = string(b)
+			}
+		case e.Message != "":
+			msg = e.Message
+		}
+	}
+	if msg == "" {
+		msg = string(body)
+	}
+	msg = o.openaiSnippet([]byte(msg))
+	if msg == "" {
+		return status
+	}
+	return status + ": " + msg
+}
+
+// openaiSnippet is text fit for an error: one line, short, and without the
+// key, which some servers echo back.
+func (o *OpenAI) openaiSnippet(b []byte) string {
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if o.APIKey != "" {
+		s = strings.ReplaceAll(s, o.APIKey, "[api key]")
+	}
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:200]) + "…"
+	}
+	return s
+}
+
+// openaiURLError reports a base URL that does not parse without quoting
+// it, since it may hold credentials.
+func openaiURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("bad base URL: %w", ue.Err)
+	}
+	return fmt.Errorf("build request: %w", err)
+}
