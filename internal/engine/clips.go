@@ -234,11 +234,11 @@ func writeFile(path, content string) error {
 
 // progress turns stage events into one percentage.
 type progress struct {
-	ev       Events
-	mu       sync.Mutex
-	weights  map[string][2]float64 // stage -> [start, end] percent
-	n        int                   // clips
-	clipDoneF float64              // finished clip parts, in clips
+	ev        Events
+	mu        sync.Mutex
+	weights   map[string][2]float64 // stage -> [start, end] percent
+	n         int                   // clips
+	clipDoneF float64               // finished clip parts, in clips
 }
 
 func newProgress(ev Events, recognise bool) *progress {

@@ -60,16 +60,16 @@ type Job struct {
 // Clip is one finished (or failed) clip. Its files are named by ID in the
 // job's OutDir.
 type Clip struct {
-	ID           string
-	DurationType clipping.DurationType
-	Start, End   float64
-	Duration     float64 // of the rendered file
-	Title        string
-	Reason       string
-	Transcript   string
-	Virality     int
+	ID                         string
+	DurationType               clipping.DurationType
+	Start, End                 float64
+	Duration                   float64 // of the rendered file
+	Title                      string
+	Reason                     string
+	Transcript                 string
+	Virality                   int
 	Video, Thumbnail, SRT, VTT string // file names in OutDir; "" when absent
-	Err          error
+	Err                        error
 }
 
 // Result describes a finished job.
