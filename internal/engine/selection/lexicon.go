@@ -16,7 +16,7 @@ who whom why will with would you your yours yourself yourselves i'm it's that's 
 we're you're they're i've we've you've can't won't isn't aren't wasn't doesn't didn't let's
 also really very well yeah okay ok oh going get got go gonna want wanna thing things lot kind sort
 say said says know think mean right like one just much many way something anything everything
-make made need`)
+make made need every each time times ever still even back`)
 
 // Connectives and pronouns that make an opening depend on what came before.
 var dependentOpeners = set(`and but so because or which also then plus anyway however therefore

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"sort"
 	"strings"
 
 	"github.com/clipmill/clipmill/internal/clipping"
@@ -68,7 +69,7 @@ func Select(in Input) ([]Clip, error) {
 		if !ok {
 			return nil, fmt.Errorf("unknown duration type %q", dt)
 		}
-		c, ok := a.best(w, out)
+		c, ok := a.best(dt, w, out)
 		if !ok {
 			return nil, ErrNoSpeech
 		}
@@ -91,19 +92,27 @@ type analysis struct {
 	idf        map[string]float64
 	meanDB     float64
 	punctuated bool
+	usualGap   float64 // the median pause between sentences
+	// bestOnTopic is the most on-topic speech, in seconds, that a window of
+	// the duration type being chosen can hold.
+	bestOnTopic float64
 }
 
 type sentStats struct {
-	words   int
-	filler  float64
-	hits    float64 // idf-weighted prompt-term mentions
-	mask    uint64  // which prompt terms appear
-	power   float64 // sum of linear power over the sentence's duration
-	dur     float64
-	hook    hook
-	depends bool // opens with a connective or a pronoun that needs context
-	closes  bool // contains a closing word
-	final   bool // ends with . or !
+	// boundary is how strongly a topic seems to change after this
+	// sentence: a long pause and little shared vocabulary, 0..1.
+	boundary float64
+	words    int
+	filler   float64
+	hits     float64 // idf-weighted prompt-term mentions
+	mask     uint64  // which prompt terms appear
+	onTopic  float64 // 1: mentions the prompt; 0.5: next to a sentence that does
+	power    float64 // sum of linear power over the sentence's duration
+	dur      float64
+	hook     hook
+	depends  bool // opens with a connective or a pronoun that needs context
+	closes   bool // contains a closing word
+	final    bool // ends with . or !
 }
 
 type hook struct {
@@ -209,7 +218,79 @@ func analyse(in Input) *analysis {
 	if totalDur > 0 {
 		a.meanDB = 10 * math.Log10(totalPower/totalDur)
 	}
+	a.topicBoundaries()
+	a.markOnTopic()
 	return a
+}
+
+// markOnTopic spreads the prompt's mentions to the neighbouring sentences of
+// the same topic: the sentence after "Sleep is the cheapest upgrade" is
+// about sleep too, even if it says "bedroom".
+func (a *analysis) markOnTopic() {
+	for k := range a.sentInfo {
+		if a.sentInfo[k].mask != 0 {
+			a.sentInfo[k].onTopic = 1
+		}
+	}
+	for k := range a.sentInfo {
+		if a.sentInfo[k].mask == 0 {
+			continue
+		}
+		if k > 0 && a.sentInfo[k-1].boundary < 0.5 {
+			a.sentInfo[k-1].onTopic = math.Max(a.sentInfo[k-1].onTopic, 0.6)
+		}
+		if k+1 < len(a.sentInfo) && a.sentInfo[k].boundary < 0.5 {
+			a.sentInfo[k+1].onTopic = math.Max(a.sentInfo[k+1].onTopic, 0.6)
+		}
+	}
+}
+
+// topicBoundaries scores each gap between sentences as a possible change of
+// topic: a pause well beyond the speaker's usual one, with little shared
+// vocabulary between the two sentences before and the two after.
+func (a *analysis) topicBoundaries() {
+	var gaps []float64
+	for k := 0; k+1 < len(a.sents); k++ {
+		gaps = append(gaps, a.sents[k+1].start-a.sents[k].end)
+	}
+	a.usualGap = 0.4
+	if len(gaps) > 0 {
+		sort.Float64s(gaps)
+		a.usualGap = math.Max(0.2, gaps[len(gaps)/2])
+	}
+	stems := func(from, to int) map[string]bool {
+		m := map[string]bool{}
+		for k := max(0, from); k <= min(len(a.sents)-1, to); k++ {
+			for i := a.sents[k].first; i <= a.sents[k].last; i++ {
+				if content(a.tokens[i]) {
+					m[a.stems[i]] = true
+				}
+			}
+		}
+		return m
+	}
+	for k := 0; k+1 < len(a.sents); k++ {
+		gap := a.sents[k+1].start - a.sents[k].end
+		// A pause counts as a break relative to the speaker's usual one.
+		pause := clamp((gap-a.usualGap)/(a.usualGap+0.3), 0, 1)
+		if pause == 0 {
+			continue
+		}
+		before, after := stems(k-1, k), stems(k+1, k+2)
+		shared, union := 0, len(after)
+		for st := range before {
+			if after[st] {
+				shared++
+			} else {
+				union++
+			}
+		}
+		sim := 0.0
+		if union > 0 {
+			sim = float64(shared) / float64(union)
+		}
+		a.sentInfo[k].boundary = pause * (1 - math.Min(1, 3*sim))
+	}
 }
 
 // matchTerm lets "price" meet "prices" and "pricing" through their stems,
@@ -251,6 +332,7 @@ type candidate struct {
 
 type features struct {
 	hook, self, density, loud, ending, filler, fit, relevance float64
+	coherence                                                 float64
 	wps                                                       float64
 	dbAbove                                                   float64
 	h                                                         hook
@@ -277,16 +359,37 @@ func (a *analysis) bounds(first, last int) (float64, float64) {
 }
 
 // best scores every window of whole sentences that fits w and returns the
-// best one that does not overlap the clips already chosen. When nothing
-// fits (a short source), it returns the best shorter window.
-func (a *analysis) best(w Window, chosen []Clip) (candidate, bool) {
-	var top, topAny, shortTop candidate
-	found, foundAny, shortFound := false, false, false
-	anyScore := 0.0
-	for i := range a.sents {
-		if a.sents[i].end-a.sents[i].start > w.Max {
-			continue
+// best one. A clip of the same duration type already chosen is never
+// repeated; other types may overlap it, at a small cost, since a 30 s
+// highlight inside a 180 s clip is natural. When nothing fits (a short
+// source), it returns the best shorter window.
+func (a *analysis) best(dt clipping.DurationType, w Window, chosen []Clip) (candidate, bool) {
+	var same, others []Clip
+	for _, c := range chosen {
+		if c.DurationType == dt {
+			same = append(same, c)
+		} else {
+			others = append(others, c)
 		}
+	}
+	// The most prompt-related speech any window of this length can hold, so
+	// that relevance is measured against what the source has to offer.
+	a.bestOnTopic = 0
+	if len(a.terms) > 0 {
+		for i := range a.sents {
+			acc := accum{}
+			for j := i; j < len(a.sents); j++ {
+				acc.add(a, j)
+				if start, end := a.bounds(i, j); end-start > w.Max {
+					break
+				}
+				a.bestOnTopic = math.Max(a.bestOnTopic, acc.onTopic)
+			}
+		}
+	}
+	var top, short candidate
+	found, shortFound := false, false
+	for i := range a.sents {
 		acc := accum{}
 		for j := i; j < len(a.sents); j++ {
 			acc.add(a, j)
@@ -295,20 +398,20 @@ func (a *analysis) best(w Window, chosen []Clip) (candidate, bool) {
 			if d > w.Max {
 				break
 			}
+			if overlap(start, end, same) > 0.25 {
+				continue
+			}
 			c := a.score(i, j, start, end, &acc, w)
-			over := overlap(start, end, chosen)
+			c.score -= 0.15 * overlap(start, end, others)
 			if d < w.Min {
 				// Keep the longest good window in case nothing reaches Min.
 				c.score += 1.5 * d / w.Min
-				if over < 0.5 && (!shortFound || c.score > shortTop.score) {
-					shortTop, shortFound = c, true
+				if !shortFound || c.score > short.score {
+					short, shortFound = c, true
 				}
 				continue
 			}
-			if pen := c.score - over; !foundAny || pen > anyScore {
-				topAny, foundAny, anyScore = c, true, pen
-			}
-			if over < 0.5 && (!found || c.score > top.score) {
+			if !found || c.score > top.score {
 				top, found = c, true
 			}
 		}
@@ -316,14 +419,11 @@ func (a *analysis) best(w Window, chosen []Clip) (candidate, bool) {
 	switch {
 	case found:
 		return top, true
-	case foundAny:
-		return topAny, true
 	case shortFound:
-		return shortTop, true
-	}
-	if len(chosen) > 0 {
-		// Everything overlaps: allow it rather than return nothing.
-		return a.best(w, nil)
+		return short, true
+	case len(same) > 0:
+		// The source is used up: repeat rather than return nothing.
+		return a.best(dt, w, others)
 	}
 	return candidate{}, false
 }
@@ -345,10 +445,13 @@ type accum struct {
 	words          int
 	filler, hits   float64
 	mask           uint64
+	onTopic        float64 // seconds of speech on the prompt's topic
 	power, voiced  float64
 	speech         float64
 	gaps           float64 // pause time beyond 0.6 s between sentences
 	closes, finalS bool
+	crossings      float64 // topic boundaries inside the window
+	lastBoundary   float64 // the boundary after the window's last sentence
 }
 
 func (c *accum) add(a *analysis, j int) {
@@ -357,6 +460,7 @@ func (c *accum) add(a *analysis, j int) {
 	c.filler += st.filler
 	c.hits += st.hits
 	c.mask |= st.mask
+	c.onTopic += st.onTopic * st.dur
 	c.power += st.power
 	c.voiced += st.dur
 	c.speech += st.dur
@@ -367,6 +471,8 @@ func (c *accum) add(a *analysis, j int) {
 	}
 	c.closes = st.closes
 	c.finalS = st.final
+	c.crossings += c.lastBoundary
+	c.lastBoundary = st.boundary
 }
 
 func (a *analysis) score(i, j int, start, end float64, acc *accum, w Window) candidate {
@@ -387,15 +493,25 @@ func (a *analysis) score(i, j int, start, end float64, acc *accum, w Window) can
 	}
 
 	// Self-contained: a clean opening and natural pauses at both ends.
-	f.self = 0.4
+	f.self = 0.3
 	if first.depends {
 		f.self = 0
 	}
-	if i == 0 || a.sents[i].start-a.sents[i-1].end >= 0.6 {
-		f.self += 0.2
+	// Starting where a topic starts and ending where it ends; a long clip
+	// that starts mid-topic loses the viewer from the first second.
+	startW := 0.3
+	if w.Min >= 150 {
+		startW = 0.6
 	}
-	if j == len(a.sents)-1 || a.sents[j+1].start-a.sents[j].end >= 0.6 {
+	if i == 0 {
+		f.self += startW
+	} else {
+		f.self += startW * a.sentInfo[i-1].boundary
+	}
+	if j == len(a.sents)-1 {
 		f.self += 0.2
+	} else {
+		f.self += 0.2 * a.sentInfo[j].boundary
 	}
 	if !a.punctuated || acc.finalS {
 		f.self += 0.2
@@ -430,13 +546,22 @@ func (a *analysis) score(i, j int, start, end float64, acc *accum, w Window) can
 	}
 
 	if len(a.terms) > 0 {
+		// How much of the clip is on the prompt's topic matters more than
+		// how many of its words it mentions once.
 		coverage := float64(bits.OnesCount64(acc.mask)) / float64(len(a.terms))
-		f.relevance = 0.6*coverage + 0.4*math.Min(1, 12*acc.hits/math.Max(1, float64(acc.words)))
+		onTopic := 0.0
+		if a.bestOnTopic > 0 {
+			onTopic = acc.onTopic / a.bestOnTopic
+		}
+		f.relevance = 0.25*coverage + 0.75*onTopic
 		f.termsHit = acc.mask
 	}
 
-	q := 0.32*f.hook + 0.22*f.self + 0.18*f.density + 0.10*f.loud + 0.10*f.ending +
-		0.08*(1-f.filler) - 0.2*f.filler
+	// A clip that wanders across topics is harder to follow on its own.
+	f.coherence = 1 - math.Min(1, acc.crossings/2)
+
+	q := 0.30*f.hook + 0.25*f.self + 0.18*f.density + 0.10*f.loud + 0.10*f.ending +
+		0.08*(1-f.filler) - 0.2*f.filler - 0.15*(1-f.coherence)
 	score := q + 0.15*f.fit
 	if len(a.terms) > 0 {
 		score += 1.0 * f.relevance

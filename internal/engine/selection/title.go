@@ -3,6 +3,7 @@ package selection
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -28,6 +29,18 @@ func (a *analysis) title(c candidate, chosen []Clip) string {
 			return cut(t)
 		}
 	}
+	// A short, self-standing line says what the clip is about better than
+	// any phrase pulled from it: the opening one if it is short, else the
+	// most telling short sentence.
+	if a.punctuated {
+		for _, k := range a.titleSentences(c) {
+			first := a.skipLeadIn(a.sents[k].first, a.sents[k].last)
+			t := capitalise(a.text(first, a.sents[k].last))
+			if !used[strings.ToLower(t)] {
+				return cut(t)
+			}
+		}
+	}
 	for _, p := range a.phrases(c) {
 		t := titleCase(p)
 		if !used[strings.ToLower(t)] {
@@ -40,6 +53,79 @@ func (a *analysis) title(c candidate, chosen []Clip) string {
 		t = fmt.Sprintf("%s (%s)", t, clock(c.start))
 	}
 	return cut(t)
+}
+
+// titleSentences returns the clip's sentences that could stand as its
+// title, best first: 3 to 10 words after any lead-in, not leaning on what
+// came before, with content words.
+func (a *analysis) titleSentences(c candidate) []int {
+	tf := map[string]float64{}
+	for i := a.sents[c.first].first; i <= a.sents[c.last].last; i++ {
+		if content(a.tokens[i]) {
+			tf[a.stems[i]]++
+		}
+	}
+	type cand struct {
+		k     int
+		score float64
+	}
+	var cands []cand
+	for k := c.first; k <= c.last; k++ {
+		s, st := a.sents[k], a.sentInfo[k]
+		first := a.skipLeadIn(s.first, s.last)
+		n := s.last - first + 1
+		if n < 3 || n > 10 || st.depends || dependentOpeners[a.tokens[first]] {
+			continue
+		}
+		var weight float64
+		words := 0
+		for i := first; i <= s.last; i++ {
+			if content(a.tokens[i]) {
+				weight += math.Log1p(tf[a.stems[i]]) * (0.3 + a.idf[a.stems[i]])
+				words++
+			}
+		}
+		if words < 2 {
+			continue
+		}
+		score := weight/math.Sqrt(float64(n)) + st.hook.score() + 1.5*st.onTopic
+		if k == c.first {
+			score += 1 // the opening line is what the viewer hears first
+		}
+		score -= 0.05 * float64(k-c.first)
+		cands = append(cands, cand{k, score})
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
+	out := make([]int, len(cands))
+	for i, c := range cands {
+		out[i] = c.k
+	}
+	return out
+}
+
+// leadIns are openings a title does without: "Here is the biggest
+// mistake" is titled "The biggest mistake".
+var leadIns = [][]string{{"here", "is"}, {"here's"}, {"so"}, {"and"}, {"well"}, {"okay"}, {"ok"}, {"now"},
+	{"look"}, {"listen"}, {"you", "know"}, {"i", "think"}, {"the", "thing", "is"}, {"basically"}, {"um"}, {"uh"}}
+
+func (a *analysis) skipLeadIn(first, last int) int {
+	for again := true; again; {
+		again = false
+		for _, l := range leadIns {
+			if first+len(l) > last {
+				continue
+			}
+			match := true
+			for k, w := range l {
+				match = match && a.tokens[first+k] == w && !breaksPhrase(a.words[first+k].Text)
+			}
+			if match {
+				first += len(l)
+				again = true
+			}
+		}
+	}
+	return first
 }
 
 // phrases returns the clip's candidate key phrases, best first.
