@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -70,7 +69,7 @@ func (j Job) titleOr(t string) string {
 
 // renderAll runs each clip's reframe, captions and render, up to the worker
 // count at once, and reports each clip as it finishes.
-func (e *Engine) renderAll(ctx context.Context, job Job, info source.Info, picks []selection.Clip, work string, speech bool, p *progress, st *Stats) []Clip {
+func (e *Engine) renderAll(ctx context.Context, job Job, info source.Info, picks []selection.Clip, work string, p *progress, st *Stats) []Clip {
 	out := make([]Clip, len(picks))
 	sem := make(chan struct{}, e.workers())
 	var wg sync.WaitGroup
@@ -90,12 +89,16 @@ func (e *Engine) renderAll(ctx context.Context, job Job, info source.Info, picks
 			}
 			defer func() { <-sem }()
 			c := &out[i]
-			c.Err = e.renderClip(ctx, job, info, pick, c, work, speech, p, st)
+			var done float64 // this clip's share of the progress so far
+			c.Err = e.renderClip(ctx, job, info, pick, c, work, func(f float64) {
+				done += f
+				p.clipPart(f)
+			}, st)
 			if c.Err != nil {
 				e.log().Error("clip failed", "clip", c.ID, "err", c.Err)
 				c.Video, c.Thumbnail, c.SRT, c.VTT = "", "", "", ""
+				p.clipPart(1 - done) // a failed clip is finished too
 			}
-			p.clipDone()
 			p.ev.ClipDone(*c)
 		})
 	}
@@ -103,7 +106,7 @@ func (e *Engine) renderAll(ctx context.Context, job Job, info source.Info, picks
 	return out
 }
 
-func (e *Engine) renderClip(ctx context.Context, job Job, info source.Info, pick selection.Clip, c *Clip, work string, speech bool, p *progress, st *Stats) error {
+func (e *Engine) renderClip(ctx context.Context, job Job, info source.Info, pick selection.Clip, c *Clip, work string, part func(float64), st *Stats) error {
 	dur := pick.End - pick.Start
 	outW, outH := reframe.OutputSize(job.Settings.AspectRatio)
 
@@ -116,7 +119,7 @@ func (e *Engine) renderClip(ctx context.Context, job Job, info source.Info, pick
 	if err != nil {
 		return &StageError{StageReframe, err}
 	}
-	p.clipPart(0.1)
+	part(0.1)
 
 	// Captions: word times relative to the clip.
 	video := plan.Filter()
@@ -178,7 +181,7 @@ func (e *Engine) renderClip(ctx context.Context, job Job, info source.Info, pick
 		return &StageError{StageRender, err}
 	}
 	c.Video = c.ID + ".mp4"
-	p.clipPart(0.8)
+	part(0.8)
 
 	err = st.time(StageThumbnail, func() error {
 		at := 1.0
@@ -193,7 +196,7 @@ func (e *Engine) renderClip(ctx context.Context, job Job, info source.Info, pick
 		return &StageError{StageThumbnail, err}
 	}
 	c.Duration = e.probeDuration(ctx, filepath.Join(job.OutDir, c.Video), dur)
-	p.clipPart(0.1)
+	part(0.1)
 	return nil
 }
 
@@ -232,13 +235,13 @@ func writeFile(path, content string) error {
 	return nil
 }
 
-// progress turns stage events into one percentage.
+// progress turns stage events into one percentage for the whole job.
 type progress struct {
-	ev        Events
-	mu        sync.Mutex
-	weights   map[string][2]float64 // stage -> [start, end] percent
-	n         int                   // clips
-	clipDoneF float64               // finished clip parts, in clips
+	ev      Events
+	weights map[string][2]float64 // stage -> [start, end] percent
+	mu      sync.Mutex
+	n       int     // clips being made
+	done    float64 // finished parts of clips, counted in clips
 }
 
 func newProgress(ev Events, recognise bool) *progress {
@@ -249,7 +252,7 @@ func newProgress(ev Events, recognise bool) *progress {
 		StageSource: {0, 3}, StageAudio: {3, 5}, StageTranscript: {5, 8}, StageSelect: {8, 10},
 	}
 	if recognise {
-		// Recognition is about as long as rendering.
+		// Recognising speech takes about as long as rendering.
 		w[StageTranscript] = [2]float64{5, 50}
 		w[StageSelect] = [2]float64{50, 52}
 	}
@@ -269,25 +272,15 @@ func (p *progress) clips(n int) {
 	p.mu.Lock()
 	p.n = n
 	p.mu.Unlock()
-	p.report()
+	p.clipPart(0)
 }
 
+// clipPart records that a fraction of one clip's work is done.
 func (p *progress) clipPart(f float64) {
 	p.mu.Lock()
-	p.clipDoneF += f
-	p.mu.Unlock()
-	p.report()
-}
-
-func (p *progress) clipDone() {}
-
-func (p *progress) report() {
-	p.mu.Lock()
+	p.done += f
 	start := p.weights[StageSelect][1]
-	pct := start
-	if p.n > 0 {
-		pct += (99 - start) * math.Min(1, p.clipDoneF/float64(p.n))
-	}
+	pct := start + (99-start)*math.Min(1, p.done/float64(max(1, p.n)))
 	p.mu.Unlock()
 	p.ev.Progress(StageRender, int(pct))
 }
@@ -297,4 +290,3 @@ type nopEvents struct{}
 func (nopEvents) Progress(string, int) {}
 func (nopEvents) ClipDone(Clip)        {}
 
-var _ = errors.New

@@ -4,11 +4,13 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"sort"
 	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/engine/transcript"
 )
 
@@ -362,5 +364,18 @@ func TestFontFallback(t *testing.T) {
 				t.Errorf("line %q is %.0f px, max %.0f", transcript.Text(line), w, g.maxLine)
 			}
 		}
+	}
+}
+
+// The contract lists the caption styles an API client may name; every one
+// must be a preset here, and no preset may be unreachable.
+func TestPresetsMatchTheContract(t *testing.T) {
+	want := append([]string(nil), clipping.CaptionStyles...)
+	sort.Strings(want)
+	if got := Names(); !slices.Equal(got, want) {
+		t.Fatalf("presets %v, contract %v", got, want)
+	}
+	if clipping.DefaultCaptionStyle != DefaultPreset {
+		t.Fatalf("default preset %q, contract default %q", DefaultPreset, clipping.DefaultCaptionStyle)
 	}
 }
