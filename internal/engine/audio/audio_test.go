@@ -1,0 +1,104 @@
+package audio
+
+import (
+	"context"
+	"encoding/binary"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
+)
+
+// pcm writes seconds of a 1 kHz tone at the given amplitude (0..1), then
+// as many seconds of silence.
+func pcm(t *testing.T, tone, silence, amp float64) *Track {
+	t.Helper()
+	n := int((tone + silence) * Rate)
+	b := make([]byte, 2*n)
+	for i := 0; i < int(tone*Rate); i++ {
+		v := int16(amp * 32767 * math.Sin(2*math.Pi*1000*float64(i)/Rate))
+		binary.LittleEndian.PutUint16(b[2*i:], uint16(v))
+	}
+	p := filepath.Join(t.TempDir(), "a.pcm")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func TestLoudness(t *testing.T) {
+	tr := pcm(t, 2, 2, 0.5)
+	if d := tr.Duration(); d != 4 {
+		t.Fatalf("duration %v", d)
+	}
+	// A sine of amplitude 0.5 has an RMS of 0.5/sqrt(2): about -9 dBFS.
+	if l := tr.Loudness(0, 2); math.Abs(l-(-9.03)) > 0.1 {
+		t.Errorf("tone at %.2f dBFS, want -9.03", l)
+	}
+	if l := tr.Loudness(2.5, 4); l > -99 {
+		t.Errorf("silence at %.2f dBFS", l)
+	}
+	if l := tr.Loudness(5, 6); l != -100 {
+		t.Errorf("past the end at %.2f dBFS", l)
+	}
+}
+
+func TestSplitShortTrackIsOnePiece(t *testing.T) {
+	tr := pcm(t, 20, 5, 0.3)
+	if s := tr.Split(60, 600); len(s) != 1 || s[0] != (Span{0, 25}) {
+		t.Fatalf("spans %v", s)
+	}
+}
+
+func TestWriteWAV(t *testing.T) {
+	tr := pcm(t, 2, 1, 0.3)
+	p := filepath.Join(t.TempDir(), "x.wav")
+	if err := tr.WriteWAV(p, Span{0.5, 1.5}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != 44+2*Rate || string(b[:4]) != "RIFF" || string(b[8:16]) != "WAVEfmt " ||
+		binary.LittleEndian.Uint32(b[24:]) != Rate || binary.LittleEndian.Uint32(b[40:]) != 2*Rate {
+		t.Fatalf("bad WAV: %d bytes, header % x", len(b), b[:44])
+	}
+	if err := tr.WriteWAV(p, Span{2, 2}); err == nil {
+		t.Fatal("an empty span should be an error")
+	}
+	if _, err := exec.LookPath("ffprobe"); err == nil {
+		out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=sample_rate,channels", "-of", "csv=p=0", p).Output()
+		if err != nil || string(out) != "16000,1\n" {
+			t.Fatalf("ffprobe reads %q, %v", out, err)
+		}
+	}
+}
+
+func TestExtract(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "s.mp4")
+	err := (ffmpeg.Binaries{}).Run(context.Background(), time.Minute, "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=160x120:d=3",
+		"-f", "lavfi", "-i", "sine=f=440:sample_rate=44100:d=3", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-ac", "2", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := Extract(context.Background(), ffmpeg.Binaries{}, src, dir, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(tr.Duration()-3) > 0.1 || len(tr.Energy) < 290 || tr.Loudness(0.5, 2.5) < -30 {
+		t.Fatalf("track %.2f s, %d frames, %.1f dBFS", tr.Duration(), len(tr.Energy), tr.Loudness(0.5, 2.5))
+	}
+}
