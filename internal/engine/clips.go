@@ -289,4 +289,3 @@ type nopEvents struct{}
 
 func (nopEvents) Progress(string, int) {}
 func (nopEvents) ClipDone(Clip)        {}
-

@@ -60,8 +60,6 @@ func talk(t *testing.T, seconds float64) *sample.Result {
 	return r
 }
 
-
-
 // Progress only moves forward, visits the stages in order, ends at 100, and
 // every clip is reported as it finishes.
 func TestRunReportsProgressAndClips(t *testing.T) {
