@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -63,11 +64,18 @@ func run(minutes float64, durations, preset, dir string) error {
 	if err != nil {
 		return err
 	}
-	talk := filepath.Join(dir, fmt.Sprintf("talk-%gmin.mp4", minutes))
+	talk := filepath.Join(dir, fmt.Sprintf("talk-face-%gmin.mp4", minutes))
 	srt := talk[:len(talk)-4] + ".srt"
 	if _, err := os.Stat(talk); err != nil {
-		fmt.Printf("making a %g-minute talk (1280x720) ...\n", minutes)
-		if _, err := sample.Generate(ctx, ffmpeg.Binaries{}, sample.Options{Seconds: minutes * 60, Out: talk}); err != nil {
+		// A face makes the reframe stage do its real work: find it per
+		// shot and crop around it.
+		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/esimov/pigo").Output()
+		if err != nil {
+			return fmt.Errorf("find pigo's sample face: %w", err)
+		}
+		face := filepath.Join(strings.TrimSpace(string(out)), "testdata", "sample.jpg")
+		fmt.Printf("making a %g-minute talk (1280x720, with a face) ...\n", minutes)
+		if _, err := sample.Generate(ctx, ffmpeg.Binaries{}, sample.Options{Seconds: minutes * 60, Face: face, Out: talk}); err != nil {
 			return err
 		}
 	}

@@ -66,6 +66,8 @@ func clipCmd(args []string, stdout, stderr io.Writer) error {
 		preset      = fs.String("x264-preset", "veryfast", "x264 preset: ultrafast is faster and larger, medium slower and smaller")
 		statsF      = fs.String("stats", "", "write stage timings as JSON to this file")
 		timeout     = fs.Duration("timeout", 2*time.Hour, "give up on the job after this long")
+		maxDownload = fs.Int64("max-download", 20<<30, "largest source to download from a URL, in bytes")
+		dlTimeout   = fs.Duration("download-timeout", time.Hour, "longest a source download may take")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: clipmill clip INPUT [flags]\n\nINPUT is a video file or an https URL.\n\nFlags:\n")
@@ -114,7 +116,8 @@ func clipCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	eng := &engine.Engine{Workers: *workers, Encoder: render.Encoder{Preset: *preset}}
+	eng := &engine.Engine{Workers: *workers, Encoder: render.Encoder{Preset: *preset},
+		Download: source.Limits{MaxBytes: *maxDownload, Timeout: *dlTimeout}}
 	switch *speechKind {
 	case "pocketsphinx", "sphinx":
 		if lang != "" && lang != "en" && *transcriptF == "" {

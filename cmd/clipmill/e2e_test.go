@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -391,4 +394,59 @@ func TestManifestShape(t *testing.T) {
 		}
 	}
 	_ = time.Now
+}
+
+// With --speech openai, the audio goes to an OpenAI-compatible endpoint: a
+// local fake here, which answers every piece with words spread over it.
+func TestClipWithOpenAICompatibleSpeech(t *testing.T) {
+	needTools(t)
+	tk := talk(t, "landscape", sample.Options{Seconds: 50, Width: 640, Height: 360})
+	var mu sync.Mutex
+	var auth []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/audio/transcriptions" || r.FormValue("response_format") != "verbose_json" || r.FormValue("model") != "whisper-1" {
+			http.Error(w, `{"error":{"message":"bad request"}}`, http.StatusBadRequest)
+			return
+		}
+		f, _, err := r.FormFile("file")
+		if err != nil {
+			http.Error(w, `{"error":{"message":"no file"}}`, http.StatusBadRequest)
+			return
+		}
+		n, _ := io.Copy(io.Discard, f)
+		secs := float64(n-44) / 32000
+		mu.Lock()
+		auth = append(auth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		// One sentence of five words every 2.5 s.
+		var words []map[string]any
+		text := strings.Fields("Pricing is a monthly experiment.")
+		for s := 0.2; s+2.2 < secs; s += 2.5 {
+			for k, t := range text {
+				words = append(words, map[string]any{"word": " " + t, "start": s + 0.4*float64(k), "end": s + 0.4*float64(k) + 0.35})
+			}
+		}
+		json.NewEncoder(w).Encode(map[string]any{"text": "x", "language": "english", "duration": secs, "words": words})
+	}))
+	defer srv.Close()
+	t.Setenv("CLIPMILL_SPEECH_KEY", "sk-test-123")
+	dir := filepath.Join(t.TempDir(), "out")
+	code, _, stderr := clipmill("clip", tk.Video, "--speech", "openai", "--speech-url", srv.URL, "--duration", "30",
+		"--x264-preset", "ultrafast", "--out", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	job := readManifest(t, dir)
+	checkClips(t, dir, job, 1080, 1920, true)
+	if tr := *job.Clips[0].Transcript; !strings.HasPrefix(tr, "Pricing is a monthly experiment.") {
+		t.Errorf("transcript %q does not come from the endpoint", tr)
+	}
+	if job.InputLanguage == nil || *job.InputLanguage != "en" {
+		t.Errorf("input_language %v, want en from the endpoint's \"english\"", job.InputLanguage)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(auth) == 0 || auth[0] != "Bearer sk-test-123" {
+		t.Errorf("Authorization headers %q", auth)
+	}
 }

@@ -69,7 +69,7 @@ func (j Job) titleOr(t string) string {
 
 // renderAll runs each clip's reframe, captions and render, up to the worker
 // count at once, and reports each clip as it finishes.
-func (e *Engine) renderAll(ctx context.Context, job Job, info source.Info, picks []selection.Clip, work string, p *progress, st *Stats) []Clip {
+func (e *Engine) renderAll(ctx context.Context, job Job, info source.Info, track *audio.Track, picks []selection.Clip, work string, p *progress, st *Stats) []Clip {
 	out := make([]Clip, len(picks))
 	sem := make(chan struct{}, e.workers())
 	var wg sync.WaitGroup
@@ -90,7 +90,7 @@ func (e *Engine) renderAll(ctx context.Context, job Job, info source.Info, picks
 			defer func() { <-sem }()
 			c := &out[i]
 			var done float64 // this clip's share of the progress so far
-			c.Err = e.renderClip(ctx, job, info, pick, c, work, func(f float64) {
+			c.Err = e.renderClip(ctx, job, info, track, pick, c, work, func(f float64) {
 				done += f
 				p.clipPart(f)
 			}, st)
@@ -106,7 +106,7 @@ func (e *Engine) renderAll(ctx context.Context, job Job, info source.Info, picks
 	return out
 }
 
-func (e *Engine) renderClip(ctx context.Context, job Job, info source.Info, pick selection.Clip, c *Clip, work string, part func(float64), st *Stats) error {
+func (e *Engine) renderClip(ctx context.Context, job Job, info source.Info, track *audio.Track, pick selection.Clip, c *Clip, work string, part func(float64), st *Stats) error {
 	dur := pick.End - pick.Start
 	outW, outH := reframe.OutputSize(job.Settings.AspectRatio)
 
@@ -158,19 +158,17 @@ func (e *Engine) renderClip(ctx context.Context, job Job, info source.Info, pick
 		return &StageError{StageCaptions, err}
 	}
 
-	var loud *render.Loudness
-	err = st.time(StageRender, func() error {
-		if info.HasAudio {
-			l, err := render.MeasureLoudness(ctx, e.FFmpeg, info.Path, pick.Start, dur)
-			if err != nil {
-				return err
-			}
-			loud = &l
+	var gain *float64
+	if track != nil {
+		if lufs, ok := track.Integrated(pick.Start, pick.End); ok {
+			gain = clipping.Ptr(render.GainFor(lufs))
 		}
+	}
+	err = st.time(StageRender, func() error {
 		mp4 := c.ID + ".mp4"
 		err := e.Encoder.Render(ctx, e.FFmpeg, work, render.Clip{
 			Source: info.Path, Start: pick.Start, Dur: dur, Video: video, FPS: plan.FPS,
-			Audio: info.HasAudio, Loudness: loud, Title: pick.Title, Out: mp4,
+			Audio: info.HasAudio, Gain: gain, Title: pick.Title, Out: mp4,
 		})
 		if err != nil {
 			return err

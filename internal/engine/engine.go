@@ -253,7 +253,7 @@ func (e *Engine) Run(ctx context.Context, job Job, ev Events) (*Result, error) {
 
 	// 4-6. Reframe, captions and render, clips in parallel.
 	clipStart := time.Now()
-	res.Clips = e.renderAll(ctx, job, info, picks, work, p, &res.Stats)
+	res.Clips = e.renderAll(ctx, job, info, track, picks, work, p, &res.Stats)
 	res.Stats.Clips = time.Since(clipStart)
 	res.Stats.Wall = time.Since(started)
 	if err := ctx.Err(); err != nil {

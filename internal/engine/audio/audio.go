@@ -13,6 +13,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
@@ -24,25 +26,100 @@ const Rate = 16000
 // frame is the energy resolution: 10 ms.
 const frameSamples = Rate / 100
 
-// Track is the extracted audio: a raw s16le file and its energy envelope.
+// Track is the extracted audio: a raw s16le file, its energy envelope, and
+// its loudness as EBU R128 measures it.
 type Track struct {
 	Path    string    // raw 16-bit little-endian mono PCM at Rate
 	Samples int64     // number of samples in Path
 	Energy  []float32 // dBFS of each 10 ms frame
+	// Momentary is the EBU R128 momentary loudness (LUFS, over 400 ms) of
+	// the original channels at their own rate, one value per 100 ms; value
+	// k covers the 400 ms ending at (k+1)/10 s.
+	Momentary []float32
 }
 
-// Extract writes the first audio stream of src to dir as raw PCM and reads
-// its energy envelope. The timeout scales with the source's length.
+// Extract writes the first audio stream of src to dir as raw PCM and, in
+// the same decoding pass, measures its loudness over time, so that each
+// clip's loudness is known without decoding its audio again. The timeout
+// scales with the source's length.
 func Extract(ctx context.Context, bin ffmpeg.Binaries, src, dir string, duration float64) (*Track, error) {
-	out := filepath.Join(dir, "audio.pcm")
-	timeout := time.Minute + time.Duration(duration*0.5*float64(time.Second))
-	err := bin.Run(ctx, timeout, "-nostdin", "-v", "error", "-y", "-i", src,
-		"-map", "0:a:0", "-vn", "-ac", "1", "-ar", fmt.Sprint(Rate),
-		"-c:a", "pcm_s16le", "-f", "s16le", out)
+	src, err := filepath.Abs(src)
 	if err != nil {
 		return nil, fmt.Errorf("extract audio: %w", err)
 	}
-	return Open(out)
+	timeout := time.Minute + time.Duration(duration*0.5*float64(time.Second))
+	// ffmpeg runs in dir so that the filter's file option needs no escaping.
+	_, err = bin.Exec(ctx, ffmpeg.Opts{Timeout: timeout, Dir: dir}, "-nostdin", "-v", "error", "-y", "-i", src,
+		"-map", "0:a:0", "-vn", "-ac", "1", "-ar", fmt.Sprint(Rate), "-c:a", "pcm_s16le", "-f", "s16le", "audio.pcm",
+		"-map", "0:a:0", "-vn", "-af", "ebur128=metadata=1,ametadata=mode=print:key=lavfi.r128.M:file=loudness.txt",
+		"-f", "null", "-")
+	if err != nil {
+		return nil, fmt.Errorf("extract audio: %w", err)
+	}
+	t, err := Open(filepath.Join(dir, "audio.pcm"))
+	if err != nil {
+		return nil, err
+	}
+	if t.Momentary, err = readMomentary(filepath.Join(dir, "loudness.txt")); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// readMomentary reads the lavfi.r128.M values that ametadata printed.
+func readMomentary(p string) ([]float32, error) {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("read loudness: %w", err)
+	}
+	var m []float32
+	for _, line := range strings.Split(string(b), "\n") {
+		v, ok := strings.CutPrefix(strings.TrimSpace(line), "lavfi.r128.M=")
+		if !ok {
+			continue
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			f = -120 // "-inf" and the like: silence
+		}
+		m = append(m, float32(f))
+	}
+	return m, nil
+}
+
+// Integrated is the EBU R128 integrated loudness (LUFS) of [start, end),
+// gated as BS.1770 says: blocks below -70 LUFS are silence, and blocks more
+// than 10 LU below the mean of the rest are pauses. ok is false when the
+// span is silent.
+func (t *Track) Integrated(start, end float64) (lufs float64, ok bool) {
+	var zs []float64
+	for k, m := range t.Momentary {
+		blockEnd := float64(k+1) / 10
+		if blockEnd-0.4 < start-1e-9 || blockEnd > end+1e-9 {
+			continue
+		}
+		if m > -70 {
+			zs = append(zs, math.Pow(10, (float64(m)+0.691)/10))
+		}
+	}
+	if len(zs) == 0 {
+		return 0, false
+	}
+	mean := func(v []float64) float64 {
+		var s float64
+		for _, x := range v {
+			s += x
+		}
+		return s / float64(len(v))
+	}
+	relGate := -0.691 + 10*math.Log10(mean(zs)) - 10
+	var kept []float64
+	for _, z := range zs {
+		if -0.691+10*math.Log10(z) > relGate {
+			kept = append(kept, z)
+		}
+	}
+	return -0.691 + 10*math.Log10(mean(kept)), true
 }
 
 // Open reads the energy envelope of an existing raw PCM file.

@@ -102,3 +102,31 @@ func TestExtract(t *testing.T) {
 		t.Fatalf("track %.2f s, %d frames, %.1f dBFS", tr.Duration(), len(tr.Energy), tr.Loudness(0.5, 2.5))
 	}
 }
+
+// Integrated gates as BS.1770 does: silence below -70 LUFS never counts,
+// and quiet pauses more than 10 LU under the rest are left out.
+func TestIntegratedGating(t *testing.T) {
+	tr := &Track{}
+	for k := 0; k < 100; k++ { // 10 s
+		switch {
+		case k < 30:
+			tr.Momentary = append(tr.Momentary, -20) // speech
+		case k < 40:
+			tr.Momentary = append(tr.Momentary, -45) // a quiet pause: relative gate
+		case k < 60:
+			tr.Momentary = append(tr.Momentary, -120) // silence: absolute gate
+		default:
+			tr.Momentary = append(tr.Momentary, -20)
+		}
+	}
+	if got, ok := tr.Integrated(0, 10); !ok || math.Abs(got-(-20)) > 0.01 {
+		t.Fatalf("integrated = %.2f, %v; want -20", got, ok)
+	}
+	if _, ok := tr.Integrated(4.5, 5.9); ok {
+		t.Fatal("a silent span should report no loudness")
+	}
+	// Blocks are 400 ms ending every 100 ms: [3.1, 3.9] holds the pause only.
+	if got, ok := tr.Integrated(3.1, 3.9); !ok || math.Abs(got-(-45)) > 0.01 {
+		t.Fatalf("pause = %.2f, %v; want -45", got, ok)
+	}
+}

@@ -72,6 +72,25 @@ func Analyse(ctx context.Context, bin ffmpeg.Binaries, path string, srcW, srcH i
 		p.Mode = ModeScale
 		return p, nil
 	}
+	// Decoding is the cost: look at the span's keyframes first, which costs
+	// little, and decode it densely only if they show a face. A span with
+	// no face on any keyframe gets the fit layout, which cuts nothing off.
+	keys, err := scene.Sample(ctx, bin, scene.Request{
+		Path: path, Start: start, Dur: dur, SrcW: srcW, SrcH: srcH, Side: sampleSide, KeyframesOnly: true,
+	})
+	if err != nil {
+		return Plan{}, fmt.Errorf("reframe: %w", err)
+	}
+	if len(keys.Frames) > 0 {
+		face, err := anyFace(keys)
+		if err != nil {
+			return Plan{}, err
+		}
+		if !face {
+			p.Mode = ModeFit
+			return p, nil
+		}
+	}
 	rate := math.Max(0.25, math.Min(maxFPS, maxFrames/math.Max(dur, 1)))
 	frames, err := scene.Sample(ctx, bin, scene.Request{
 		Path: path, Start: start, Dur: dur, FPS: rate,
@@ -88,6 +107,19 @@ func outputFPS(fps float64) float64 {
 		return 30
 	}
 	return fps
+}
+
+func anyFace(f *scene.Frames) (bool, error) {
+	for _, fr := range f.Frames {
+		faces, err := DetectFaces(fr.Gray, f.W, f.H)
+		if err != nil {
+			return false, err
+		}
+		if len(faces) > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // plan finds faces per shot and chooses the mode. It is separate from
@@ -232,7 +264,7 @@ func (p Plan) Filter() string {
 		// costs almost nothing there and looks the same scaled up.
 		bw, bh := ow/8&^1, oh/8&^1
 		chain = fmt.Sprintf("split=2[bg0][fg0];"+
-			"[bg0]scale=%d:%d:force_original_aspect_ratio=increase,crop=%d:%d,boxblur=6:2,eq=brightness=-0.12:saturation=0.85,scale=%d:%d,setsar=1[bg1];"+
+			"[bg0]scale=%d:%d:force_original_aspect_ratio=increase,crop=%d:%d,boxblur=6:2,eq=brightness=-0.12:saturation=0.85,scale=%d:%d:flags=fast_bilinear,setsar=1[bg1];"+
 			"[fg0]scale=%d:%d:force_original_aspect_ratio=decrease,setsar=1[fg1];"+
 			"[bg1][fg1]overlay=(W-w)/2:(H-h)/2",
 			bw, bh, bw, bh, ow, oh, ow, oh)

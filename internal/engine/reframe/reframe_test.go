@@ -157,7 +157,7 @@ func TestFilterGolden(t *testing.T) {
 		want string
 	}{
 		{crop, `crop=w=606:h=1080:x=if(lt(t\,4)\,197\,1197):y=0,scale=1080:1920,setsar=1,fps=25`},
-		{fit, "split=2[bg0][fg0];[bg0]scale=134:240:force_original_aspect_ratio=increase,crop=134:240,boxblur=6:2,eq=brightness=-0.12:saturation=0.85,scale=1080:1920,setsar=1[bg1];[fg0]scale=1080:1920:force_original_aspect_ratio=decrease,setsar=1[fg1];[bg1][fg1]overlay=(W-w)/2:(H-h)/2,setsar=1,fps=29.97"},
+		{fit, "split=2[bg0][fg0];[bg0]scale=134:240:force_original_aspect_ratio=increase,crop=134:240,boxblur=6:2,eq=brightness=-0.12:saturation=0.85,scale=1080:1920:flags=fast_bilinear,setsar=1[bg1];[fg0]scale=1080:1920:force_original_aspect_ratio=decrease,setsar=1[fg1];[bg1][fg1]overlay=(W-w)/2:(H-h)/2,setsar=1,fps=29.97"},
 	} {
 		if got := c.p.Filter(); got != c.want {
 			t.Errorf("filter =\n%s\nwant\n%s", got, c.want)

@@ -3,6 +3,7 @@ package render
 import (
 	"context"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clipmill/clipmill/internal/engine/audio"
 	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
 )
 
@@ -35,59 +37,47 @@ func golden(t *testing.T, name, got string) {
 
 // The ffmpeg command line is the render: pin it.
 func TestArgsGolden(t *testing.T) {
-	loud := &Loudness{I: -23.5, TP: -6.1, LRA: 4.2, Thresh: -34, Offset: 0.3}
 	c := Clip{Source: "/src/talk.mp4", Start: 65.03, Dur: 54.246, Video: "crop=w=608:h=1080:x=136:y=0,scale=1080:1920,setsar=1,fps=25,subtitles=f=c1.ass",
-		FPS: 25, Audio: true, Loudness: loud, Title: "The biggest mistake", Out: "c1.mp4"}
+		FPS: 25, Audio: true, Gain: ptr(GainFor(-23.5)), Title: "The biggest mistake", Out: "c1.mp4"}
 	golden(t, "args_veryfast.golden", strings.Join(Encoder{}.Args(c), "\n")+"\n")
 
 	silent := Clip{Source: "/src/silent.mkv", Start: 0, Dur: 30, Video: "scale=1080:1080,setsar=1", FPS: 30, Out: "c2.mp4"}
 	golden(t, "args_ultrafast_silent.golden", strings.Join(Encoder{Preset: "ultrafast", Threads: 2}.Args(silent), "\n")+"\n")
 }
 
+func ptr(v float64) *float64 { return &v }
+
 func TestAudioFilter(t *testing.T) {
-	var none *Loudness
-	if got := none.audioFilter(); got != "aresample=48000" {
-		t.Errorf("no measurement: %q", got)
+	if got := audioFilter(nil); got != "aresample=48000" {
+		t.Errorf("no gain: %q", got)
 	}
-	silence := &Loudness{I: math.Inf(-1), TP: math.Inf(-1), LRA: 0, Thresh: math.Inf(-1)}
-	if got := silence.audioFilter(); got != "aresample=48000" {
-		t.Errorf("silence: %q", got)
+	if got := audioFilter(ptr(80)); !strings.Contains(got, "volume=30.00dB") {
+		t.Errorf("gain is not capped: %q", got)
 	}
 }
 
-func TestParseLoudnorm(t *testing.T) {
-	stderr := `[Parsed_loudnorm_0 @ 0x55] 
-{
-	"input_i" : "-27.61",
-	"input_tp" : "-9.42",
-	"input_lra" : "3.10",
-	"input_thresh" : "-38.12",
-	"output_i" : "-14.53",
-	"output_tp" : "-1.50",
-	"output_lra" : "2.60",
-	"output_thresh" : "-25.01",
-	"normalization_type" : "dynamic",
-	"target_offset" : "0.53"
-}
-`
-	l, err := parseLoudnorm(stderr)
+// integrated measures a file's integrated loudness with ffmpeg's ebur128.
+func integrated(t *testing.T, p string) float64 {
+	t.Helper()
+	stderr, err := (ffmpeg.Binaries{}).Exec(context.Background(), ffmpeg.Opts{Timeout: time.Minute},
+		"-nostdin", "-hide_banner", "-nostats", "-i", p, "-map", "0:a:0", "-af", "ebur128", "-f", "null", "-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l != (Loudness{I: -27.61, TP: -9.42, LRA: 3.1, Thresh: -38.12, Offset: 0.53}) {
-		t.Fatalf("parsed %+v", l)
+	i := strings.LastIndex(stderr, "I:")
+	var v float64
+	if i < 0 {
+		t.Fatalf("no ebur128 summary in %q", stderr)
 	}
-	l, err = parseLoudnorm(`{"input_i" : "-inf", "input_tp" : "-inf", "input_lra" : "0.00", "input_thresh" : "-inf", "target_offset" : "inf"}`)
-	if err != nil || !math.IsInf(l.I, -1) {
-		t.Fatalf("silence parsed %+v, %v", l, err)
+	if _, err := fmt.Sscanf(stderr[i:], "I: %f LUFS", &v); err != nil {
+		t.Fatalf("read %q: %v", stderr[i:], err)
 	}
-	if _, err := parseLoudnorm("no json here"); err == nil {
-		t.Fatal("want an error without a report")
-	}
+	return v
 }
 
-// TestRenderNormalisesLoudness renders a quiet tone and checks the clip
-// comes out near -14 LUFS, in the promised codecs, with a thumbnail.
+// TestRenderNormalisesLoudness renders a quiet tone with the gain its
+// measured loudness calls for and checks the clip comes out near -14 LUFS,
+// with peaks held below the limit, and a thumbnail.
 func TestRenderNormalisesLoudness(t *testing.T) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Skip("ffmpeg not installed")
@@ -97,28 +87,25 @@ func TestRenderNormalisesLoudness(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src.mp4")
 	err := bin.Run(ctx, time.Minute, "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=12",
-		"-f", "lavfi", "-i", "sine=f=300:d=12,volume=0.05", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", src)
+		"-f", "lavfi", "-i", "sine=f=300:d=12,volume=0.5", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := MeasureLoudness(ctx, bin, src, 2, 8)
+	track, err := audio.Extract(ctx, bin, src, dir, 12)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.I > -25 {
-		t.Fatalf("source measured at %.1f LUFS; the fixture should be quiet", l.I)
+	lufs, ok := track.Integrated(2, 10)
+	if !ok || lufs > -25 {
+		t.Fatalf("source measured at %.1f LUFS (%v); the fixture should be quiet", lufs, ok)
 	}
 	enc := Encoder{Preset: "ultrafast"}
-	c := Clip{Source: src, Start: 2, Dur: 8, Video: "scale=1080:1920,setsar=1", FPS: 25, Audio: true, Loudness: &l, Title: "t", Out: "out.mp4"}
+	c := Clip{Source: src, Start: 2, Dur: 8, Video: "scale=1080:1920,setsar=1", FPS: 25, Audio: true, Gain: ptr(GainFor(lufs)), Title: "t", Out: "out.mp4"}
 	if err := enc.Render(ctx, bin, dir, c); err != nil {
 		t.Fatal(err)
 	}
-	out, err := MeasureLoudness(ctx, bin, filepath.Join(dir, "out.mp4"), 0, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if math.Abs(out.I-targetI) > 1.5 {
-		t.Fatalf("rendered clip at %.1f LUFS, want about %.0f", out.I, targetI)
+	if got := integrated(t, filepath.Join(dir, "out.mp4")); math.Abs(got-TargetLUFS) > 1 {
+		t.Fatalf("rendered clip at %.1f LUFS, want about %.0f", got, TargetLUFS)
 	}
 	if err := Thumbnail(ctx, bin, dir, "out.mp4", 1, "out.jpg"); err != nil {
 		t.Fatal(err)

@@ -53,7 +53,7 @@ func Sample(ctx context.Context, bin ffmpeg.Binaries, r Request) (*Frames, error
 	var times []float64
 	if r.KeyframesOnly {
 		var err error
-		if times, err = keyframeTimes(ctx, bin, r.Path); err != nil {
+		if times, err = keyframeTimes(ctx, bin, r.Path, r.Start, r.Dur); err != nil {
 			return nil, err
 		}
 	}
@@ -85,11 +85,17 @@ func Sample(ctx context.Context, bin ffmpeg.Binaries, r Request) (*Frames, error
 	return out, nil
 }
 
-// keyframeTimes lists the video's keyframe times from its packets, which
-// takes reading the container, not decoding.
-func keyframeTimes(ctx context.Context, bin ffmpeg.Binaries, path string) ([]float64, error) {
-	out, err := bin.Probe(ctx, 2*time.Minute, "-v", "error", "-select_streams", "v:0",
-		"-show_entries", "packet=pts_time,flags", "-of", "csv=p=0", path)
+// keyframeTimes lists the times of the keyframes in a span, relative to its
+// start, from the video's packets: that takes reading the container, not
+// decoding.
+func keyframeTimes(ctx context.Context, bin ffmpeg.Binaries, path string, start, dur float64) ([]float64, error) {
+	args := []string{"-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0"}
+	end := math.Inf(1)
+	if dur > 0 {
+		end = start + dur
+		args = append(args, "-read_intervals", fmt.Sprintf("%s%%%s", ffmpeg.Seconds(start), ffmpeg.Seconds(end+1)))
+	}
+	out, err := bin.Probe(ctx, 2*time.Minute, append(args, path)...)
 	if err != nil {
 		return nil, fmt.Errorf("list keyframes: %w", err)
 	}
@@ -99,8 +105,9 @@ func keyframeTimes(ctx context.Context, bin ffmpeg.Binaries, path string) ([]flo
 		if !ok || !strings.Contains(flags, "K") {
 			continue
 		}
-		if t, err := strconv.ParseFloat(ts, 64); err == nil {
-			times = append(times, t)
+		// The decoder drops frames before the seek point, as here.
+		if t, err := strconv.ParseFloat(ts, 64); err == nil && t >= start-1e-3 && t < end {
+			times = append(times, t-start)
 		}
 	}
 	sort.Float64s(times)

@@ -90,7 +90,16 @@ func TestSampleRealVideo(t *testing.T) {
 			t.Fatalf("keyframes=%v: cuts = %v, want one near 3 s", key, cuts)
 		}
 	}
-	// A span: 1.5 s from 2 s holds the cut at 1 s into the span.
+	// Keyframes of a span carry times relative to the span: the keyframe at
+	// the cut (3 s) is 1 s into [2, 4).
+	k, err := Sample(context.Background(), ffmpeg.Binaries{}, Request{Path: p, Start: 2, Dur: 2, SrcW: 640, SrcH: 360, Side: 160, KeyframesOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(k.Frames) != 1 || math.Abs(k.Frames[0].T-1) > 0.05 {
+		t.Fatalf("span keyframes: %d; want one at 1 s", len(k.Frames))
+	}
+	// A span: 2 s from 2 s holds the cut at 1 s into the span.
 	f, err := Sample(context.Background(), ffmpeg.Binaries{}, Request{Path: p, Start: 2, Dur: 2, FPS: 4, SrcW: 640, SrcH: 360, Side: 160})
 	if err != nil {
 		t.Fatal(err)
