@@ -1,6 +1,7 @@
 // Command clipmill clips long videos into short, captioned, reframed clips.
 //
 //	clipmill clip INPUT [flags]    clip a local file or an https URL
+//	clipmill serve [flags]         serve the AI Clipping API
 //	clipmill sample OUT.mp4        make a synthetic talk to try it on
 package main
 
@@ -17,6 +18,7 @@ const usage = `clipmill turns long videos into short, captioned, reframed clips.
 
 Usage:
   clipmill clip INPUT [flags]     clip a video file or an https URL
+  clipmill serve [flags]          serve the AI Clipping API (HeyGen-compatible)
   clipmill sample OUT.mp4 [flags] make a synthetic talk (and its .srt) to try clipmill on
 
 Run "clipmill COMMAND -h" for a command's flags.
@@ -44,6 +46,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = clipCmd(args[1:], stdout, stderr)
 	case "sample":
 		err = sampleCmd(args[1:], stdout, stderr)
+	case "serve":
+		err = serveCmd(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

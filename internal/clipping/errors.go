@@ -16,6 +16,8 @@ const (
 	CodeUnsupportedMediaType = "unsupported_media_type"
 	CodeRateLimitExceeded    = "rate_limit_exceeded"
 	CodeInternal             = "internal_error"
+	// CodeMethodNotAllowed is clipmill's: a known path with another method.
+	CodeMethodNotAllowed = "method_not_allowed"
 )
 
 // statuses is the one table from error code to HTTP status.
@@ -28,6 +30,7 @@ var statuses = map[string]int{
 	CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
 	CodeRateLimitExceeded:    http.StatusTooManyRequests,
 	CodeInternal:             http.StatusInternalServerError,
+	CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
 }
 
 // HTTPStatus is the status for an error code; an unknown code is a 500.
@@ -110,6 +113,11 @@ func ErrTooLarge(limit int64) *Error {
 // accepted; allowed lists what is.
 func ErrUnsupportedMediaType(got, allowed string) *Error {
 	return &Error{Code: CodeUnsupportedMediaType, Message: fmt.Sprintf("Content-Type %q is not supported; send %s.", got, allowed)}
+}
+
+// ErrMethodNotAllowed is the 405 for a known path asked with another method.
+func ErrMethodNotAllowed(method, allowed string) *Error {
+	return &Error{Code: CodeMethodNotAllowed, Message: fmt.Sprintf("Method %s is not allowed here; use %s.", method, allowed)}
 }
 
 // ErrInternal is the 500. Its message is generic on purpose: the cause

@@ -1,0 +1,138 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/clipmill/clipmill/internal/clipping"
+	"github.com/clipmill/clipmill/internal/engine"
+	"github.com/clipmill/clipmill/internal/store"
+)
+
+// uploadRaw is POST /v1/asset: the file is the body, its type the
+// Content-Type.
+func (h *handler) uploadRaw(w http.ResponseWriter, r *http.Request) {
+	mt, ok := videoType(r.Header.Get("Content-Type"))
+	if !ok {
+		writeError(w, clipping.ErrUnsupportedMediaType(r.Header.Get("Content-Type"), "video/*"))
+		return
+	}
+	h.saveAsset(w, r, r.Body, mt)
+}
+
+// uploadForm is POST /v3/assets: a multipart form whose field "file" is
+// the video. The part is streamed to disk, never held in memory.
+func (h *handler) uploadForm(w http.ResponseWriter, r *http.Request) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		writeError(w, clipping.ErrUnsupportedMediaType(r.Header.Get("Content-Type"), "multipart/form-data"))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, h.MaxUpload+1<<20)
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				writeError(w, clipping.InvalidParam("file", "The form has no field \"file\" with the video."))
+				return
+			}
+			if tooBig(err) {
+				writeError(w, clipping.ErrTooLarge(h.MaxUpload))
+				return
+			}
+			writeError(w, clipping.InvalidParam("file", "The multipart form could not be read."))
+			return
+		}
+		if part.FormName() != "file" {
+			part.Close()
+			continue
+		}
+		mt, ok := videoType(part.Header.Get("Content-Type"))
+		if !ok || mt == "application/octet-stream" {
+			// Clients often send octet-stream; the file name says more.
+			if byName := mime.TypeByExtension(strings.ToLower(filepath.Ext(part.FileName()))); strings.HasPrefix(byName, "video/") {
+				mt, ok = byName, true
+			}
+		}
+		if !ok {
+			writeError(w, clipping.ErrUnsupportedMediaType(part.Header.Get("Content-Type"), "video/*"))
+			return
+		}
+		h.saveAsset(w, r, part, mt)
+		return
+	}
+}
+
+// videoType accepts video types, and octet-stream for clients that do not
+// know; "video/mp4; codecs=..." becomes "video/mp4".
+func videoType(ct string) (string, bool) {
+	if ct == "" {
+		return "application/octet-stream", true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return "", false
+	}
+	return mt, strings.HasPrefix(mt, "video/") || mt == "application/octet-stream"
+}
+
+func tooBig(err error) bool {
+	var mb *http.MaxBytesError
+	return errors.As(err, &mb)
+}
+
+// saveAsset streams src to the assets folder under a new id, refusing more
+// than MaxUpload bytes, and records it.
+func (h *handler) saveAsset(w http.ResponseWriter, r *http.Request, src io.Reader, mimeType string) {
+	dir := filepath.Join(h.DataDir, "assets")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	id := engine.NewID()
+	final := filepath.Join(dir, id)
+	f, err := os.CreateTemp(dir, id+".part-")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	defer os.Remove(f.Name()) // a no-op once renamed
+	n, err := io.Copy(f, io.LimitReader(src, h.MaxUpload+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	switch {
+	case err != nil && tooBig(err), n > h.MaxUpload:
+		writeError(w, clipping.ErrTooLarge(h.MaxUpload))
+		return
+	case err != nil:
+		// The client went away or sent a broken body.
+		writeError(w, clipping.InvalidParam("file", "The upload was cut short: %v.", errors.Unwrap(err)))
+		return
+	case n == 0:
+		writeError(w, clipping.InvalidParam("file", "The uploaded file is empty."))
+		return
+	}
+	if err := os.Rename(f.Name(), final); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	a := &store.Asset{ID: id, Owner: ownerOf(r), Path: final, MimeType: mimeType, Size: n, CreatedAt: h.Now()}
+	if err := h.Store.CreateAsset(r.Context(), a); err != nil {
+		os.Remove(final)
+		h.fail(w, r, err)
+		return
+	}
+	u := h.Files.URL(h.PublicURL, "/assets/"+id, h.Files.Expiry(h.Now()))
+	writeJSON(w, http.StatusOK, clipping.Data[clipping.Asset]{Data: clipping.Asset{
+		AssetID: id, URL: u, MimeType: mimeType, SizeBytes: n,
+	}})
+}
+
+var _ = fmt.Sprint

@@ -1,0 +1,179 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/clipmill/clipmill/internal/clipping"
+	"github.com/clipmill/clipmill/internal/store"
+)
+
+func withOwner(ctx context.Context, owner string) context.Context {
+	return context.WithValue(ctx, ownerKey{}, owner)
+}
+
+func ownerOf(r *http.Request) string {
+	o, _ := r.Context().Value(ownerKey{}).(string)
+	return o
+}
+
+// limiter is a token bucket per owner: rate tokens a second, up to a burst
+// of twice the rate.
+type limiter struct {
+	rate float64
+	now  func() time.Time
+	mu   sync.Mutex
+	keys map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(rate float64, now func() time.Time) *limiter {
+	return &limiter{rate: rate, now: now, keys: map[string]*bucket{}}
+}
+
+// allow takes a token, or says how long until one is free.
+func (l *limiter) allow(owner string) (time.Duration, bool) {
+	if l.rate <= 0 {
+		return 0, true
+	}
+	burst := 2 * l.rate
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.keys[owner]
+	if !ok {
+		b = &bucket{tokens: burst, last: now}
+		l.keys[owner] = b
+	}
+	b.tokens = math.Min(burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0, true
+	}
+	return time.Duration((1 - b.tokens) / l.rate * float64(time.Second)), false
+}
+
+// Idempotency-Key rules: a repeat within a day replays the first answer;
+// a repeat while the first is being handled is a 409. An in-flight record
+// older than staleInFlight belonged to a process that died.
+const (
+	idempotencyTTL = 24 * time.Hour
+	staleInFlight  = 2 * time.Minute
+)
+
+// idempotent makes a mutating endpoint honour the Idempotency-Key header,
+// scoped per owner, per endpoint and per path parameter. With hashBody, the
+// JSON body (capped at MaxJSON) is read first so that a repeat with a
+// different body can be noticed.
+func (h *handler) idempotent(endpoint string, hashBody bool, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var body []byte
+		if hashBody {
+			var err error
+			if body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, h.MaxJSON)); err != nil {
+				var tooBig *http.MaxBytesError
+				if errors.As(err, &tooBig) {
+					writeError(w, clipping.ErrTooLarge(h.MaxJSON))
+					return
+				}
+				writeError(w, clipping.InvalidParam("body", "The request body could not be read."))
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		key := r.Header.Get("Idempotency-Key")
+		if key == "" {
+			next(w, r)
+			return
+		}
+		if err := clipping.ValidateIdempotencyKey(key); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		scope := ownerOf(r) + "|" + endpoint + "|" + r.PathValue("id") + "|" + key
+		sum := sha256.Sum256(body)
+		hash := hex.EncodeToString(sum[:])
+		rep, err := h.Store.BeginRequest(r.Context(), scope, hash, h.Now(), idempotencyTTL, staleInFlight)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		switch rep.State {
+		case store.InFlight:
+			writeError(w, clipping.ErrInProgress())
+			return
+		case store.Done:
+			if hashBody && rep.BodyHash != hash {
+				h.Log.Warn("idempotent replay with a different body", "endpoint", endpoint)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Idempotent-Replayed", "true")
+			w.WriteHeader(rep.Status)
+			w.Write(rep.Body)
+			return
+		}
+		rec := &bufferedWriter{header: http.Header{}}
+		next(rec, r)
+		// A server error is not an answer to remember: the client should be
+		// able to retry with the same key.
+		if rec.status >= 500 {
+			if err := h.Store.AbandonRequest(context.WithoutCancel(r.Context()), scope); err != nil {
+				h.Log.Error("abandon idempotency key", "err", err)
+			}
+		} else if err := h.Store.FinishRequest(context.WithoutCancel(r.Context()), scope, rec.status, rec.body.Bytes()); err != nil {
+			h.Log.Error("store idempotent response", "err", err)
+		}
+		rec.flush(w)
+	}
+}
+
+// bufferedWriter holds a small JSON response so it can be stored and then
+// sent.
+type bufferedWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header { return b.header }
+func (b *bufferedWriter) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+func (b *bufferedWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+
+func (b *bufferedWriter) flush(w http.ResponseWriter) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	w.WriteHeader(b.status)
+	w.Write(b.body.Bytes())
+}
+
+func sortStrings(s []string) []string {
+	sort.Strings(s)
+	return s
+}

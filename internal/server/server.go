@@ -1,0 +1,153 @@
+// Package server wires one clipmill API server: the SQLite store, the worker
+// pool that runs the engine, the HTTP handler, the SSRF-guarded clients for
+// sources and webhooks, and the secrets kept in the data folder. The serve
+// command, the embedded pipeline and the tests all start a server this way.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/clipmill/clipmill/internal/api"
+	"github.com/clipmill/clipmill/internal/clipping"
+	"github.com/clipmill/clipmill/internal/engine"
+	"github.com/clipmill/clipmill/internal/engine/render"
+	"github.com/clipmill/clipmill/internal/engine/source"
+	"github.com/clipmill/clipmill/internal/netguard"
+	"github.com/clipmill/clipmill/internal/store/sqlite"
+	"github.com/clipmill/clipmill/internal/webhook"
+	"github.com/clipmill/clipmill/internal/worker"
+)
+
+// Config is the server's settings.
+type Config struct {
+	DataDir   string
+	PublicURL string   // base of the URLs handed out
+	Keys      []string // accepted API keys; none: one is generated and kept in DataDir
+	RateLimit float64  // requests per second per key
+	MaxUpload int64
+	// Workers is how many jobs run at once.
+	Workers     int
+	JobTimeout  time.Duration
+	URLTTL      time.Duration
+	Guard       netguard.Policy // who sources and webhooks may reach
+	MaxDownload int64
+	// DownloadTimeout bounds fetching a source.
+	DownloadTimeout time.Duration
+	WebhookSecret   []byte // none: one is generated and kept in DataDir
+	// WebhookBackoff overrides the waits between webhook attempts (tests).
+	WebhookBackoff []time.Duration
+	Encoder        render.Encoder
+	Log            *slog.Logger
+}
+
+// Server is a running (or ready) API server.
+type Server struct {
+	cfg       Config
+	store     *sqlite.Store
+	pool      *worker.Pool
+	handler   http.Handler
+	signer    *api.Signer
+	GeneratedKey string // the key generated on this start, if one was: print it once
+	KeyFile      string // where a generated key is kept
+}
+
+// Open prepares the data folder, the store and the handler.
+func Open(cfg Config) (*Server, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	s := &Server{cfg: cfg, KeyFile: filepath.Join(cfg.DataDir, "api-key")}
+	if len(cfg.Keys) == 0 {
+		key, generated, err := secretFile(s.KeyFile, "cm_")
+		if err != nil {
+			return nil, err
+		}
+		s.cfg.Keys = []string{key}
+		if generated {
+			s.GeneratedKey = key
+		}
+	}
+	urlSecret, _, err := secretFile(filepath.Join(cfg.DataDir, "url-secret"), "")
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.WebhookSecret) == 0 {
+		ws, _, err := secretFile(filepath.Join(cfg.DataDir, "webhook-secret"), "whsec_")
+		if err != nil {
+			return nil, err
+		}
+		s.cfg.WebhookSecret = []byte(ws)
+	}
+	st, err := sqlite.Open(filepath.Join(cfg.DataDir, "clipmill.db"))
+	if err != nil {
+		return nil, err
+	}
+	s.store = st
+	s.signer = &api.Signer{Secret: []byte(urlSecret), TTL: cfg.URLTTL}
+
+	eng := &engine.Engine{
+		Encoder:    cfg.Encoder,
+		Download:   source.Limits{MaxBytes: cfg.MaxDownload, Timeout: cfg.DownloadTimeout, AllowHTTP: cfg.Guard.AllowHTTP},
+		HTTPClient: cfg.Guard.Client(cfg.DownloadTimeout),
+		Log:        cfg.Log,
+	}
+	present := func(j clipping.Job) clipping.Job { return api.Present(j, s.signer, cfg.PublicURL, time.Now()) }
+	s.pool = &worker.Pool{
+		Store: st, Engine: eng, DataDir: cfg.DataDir, Workers: cfg.Workers, JobTimeout: cfg.JobTimeout,
+		Webhooks: &webhook.Sender{Client: cfg.Guard.Client(30 * time.Second), Secret: s.cfg.WebhookSecret,
+			Backoff: cfg.WebhookBackoff, Log: cfg.Log},
+		Present: present, Log: cfg.Log,
+	}
+	s.handler = api.New(api.Config{
+		Store: st, Keys: s.cfg.Keys, RateLimit: cfg.RateLimit, MaxUpload: cfg.MaxUpload,
+		DataDir: cfg.DataDir, Files: s.signer, PublicURL: cfg.PublicURL, Runner: s.pool,
+		Decode: clipping.Options{AllowHTTP: cfg.Guard.AllowHTTP}, Log: cfg.Log,
+	})
+	return s, nil
+}
+
+// Handler is the API.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Start recovers interrupted jobs and starts the workers until ctx ends.
+func (s *Server) Start(ctx context.Context) error { return s.pool.Start(ctx) }
+
+// Close waits for the workers (after Start's ctx ended) and closes the store.
+func (s *Server) Close() error {
+	s.pool.Wait()
+	return s.store.Close()
+}
+
+// secretFile reads a secret kept in a file, or makes one and keeps it
+// (readable by the owner only). It reports whether it made it.
+func secretFile(path, prefix string) (string, bool, error) {
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), false, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", false, fmt.Errorf("read %s: %w", path, err)
+	}
+	var r [24]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return "", false, err
+	}
+	v := prefix + hex.EncodeToString(r[:])
+	if err := os.WriteFile(path, []byte(v+"\n"), 0o600); err != nil {
+		return "", false, fmt.Errorf("write %s: %w", path, err)
+	}
+	return v, true, nil
+}

@@ -1,0 +1,328 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clipmill/clipmill/internal/clipping"
+	"github.com/clipmill/clipmill/internal/store"
+	"github.com/clipmill/clipmill/internal/store/storetest"
+)
+
+func open(t testing.TB, path string) *Store {
+	t.Helper()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return open(t, filepath.Join(t.TempDir(), "clipmill.db"))
+	})
+}
+
+func pendingJob(id string, created time.Time) *store.Job {
+	return &store.Job{
+		ID: id, CreatedAt: created, UpdatedAt: created,
+		Resource: clipping.Job{ID: id, Status: clipping.JobPending},
+	}
+}
+
+// TestTwoStores races two Stores on one file, as two processes would:
+// only SQLite's locks keep them apart.
+func TestTwoStores(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "clipmill.db")
+	a, b := open(t, path), open(t, path)
+	defer a.Close()
+	defer b.Close()
+	stores := []*Store{a, b}
+	ctx := t.Context()
+	t0 := time.Now()
+
+	const jobs = 10
+	for i := range jobs {
+		if err := stores[i%2].CreateJob(ctx, pendingJob(fmt.Sprintf("job-%02d", i), t0.Add(time.Duration(i)*time.Millisecond))); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("ClaimJob", func(t *testing.T) {
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			claimed = map[string]int{}
+		)
+		for i := range 20 {
+			wg.Go(func() {
+				for {
+					j, err := stores[i%2].ClaimJob(ctx)
+					if errors.Is(err, store.ErrNotFound) {
+						return
+					}
+					if err != nil {
+						t.Errorf("ClaimJob: %v", err)
+						return
+					}
+					mu.Lock()
+					claimed[j.ID]++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if len(claimed) != jobs {
+			t.Errorf("%d jobs claimed, want %d", len(claimed), jobs)
+		}
+		for id, n := range claimed {
+			if n != 1 {
+				t.Errorf("job %s claimed %d times", id, n)
+			}
+		}
+	})
+
+	t.Run("UpdateJob", func(t *testing.T) {
+		const n = 40
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				_, err := stores[i%2].UpdateJob(ctx, "job-00", func(j *store.Job) error {
+					j.Resource.Clips = append(j.Resource.Clips, clipping.Clip{ID: fmt.Sprint(i)})
+					return nil
+				})
+				if err != nil {
+					t.Errorf("UpdateJob: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		j, err := b.GetJob(ctx, "", "job-00")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(j.Resource.Clips) != n {
+			t.Errorf("%d clips after %d updates through two stores", len(j.Resource.Clips), n)
+		}
+	})
+
+	t.Run("BeginRequest", func(t *testing.T) {
+		for round := range 5 {
+			scope := fmt.Sprintf("key-%d", round)
+			var (
+				wg      sync.WaitGroup
+				mu      sync.Mutex
+				started int
+			)
+			for i := range 20 {
+				wg.Go(func() {
+					r, err := stores[i%2].BeginRequest(ctx, scope, "h", t0, time.Hour, time.Minute)
+					if err != nil {
+						t.Errorf("BeginRequest: %v", err)
+						return
+					}
+					if r.State == store.Started {
+						mu.Lock()
+						started++
+						mu.Unlock()
+					}
+				})
+			}
+			wg.Wait()
+			if started != 1 {
+				t.Errorf("%s: %d callers Started, want 1", scope, started)
+			}
+		}
+	})
+}
+
+// TestReadDuringWrite checks that a read does not wait for a writer, here
+// one that holds the write lock and never lets go.
+func TestReadDuringWrite(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "clipmill.db"))
+	defer s.Close()
+	if err := s.CreateJob(t.Context(), pendingJob("job-1", time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := s.write.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`UPDATE jobs SET resource = json_set(resource, '$.status', 'running')`); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if j, err := s.GetJob(ctx, "", "job-1"); err != nil || j.Resource.Status != clipping.JobPending {
+				t.Errorf("GetJob during a write = %v, %v", j, err)
+			}
+			if _, _, err := s.ListJobs(ctx, "", 10, ""); err != nil {
+				t.Errorf("ListJobs during a write: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestReopen checks that everything survives closing and opening the file
+// again, and that the file is created in WAL mode at the schema version.
+func TestReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub dir?#%", "clipmill.db")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+	s := open(t, path)
+	job := pendingJob("job-1", t0)
+	job.Owner = "owner-a"
+	job.Resource.Title = clipping.Ptr("title")
+	if err := s.CreateJob(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateJob(ctx, pendingJob("job-2", t0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteJob(ctx, "", "job-2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateAsset(ctx, &store.Asset{ID: "asset-1", Owner: "owner-a", Path: "/x", MimeType: "video/mp4", Size: 3, CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.BeginRequest(ctx, "key", "hash", t0, time.Hour, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishRequest(ctx, "key", 202, []byte("body")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database file: %v", err)
+	}
+
+	s = open(t, path)
+	defer s.Close()
+	var mode string
+	var version int
+	if err := s.read.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	if err := s.read.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != len(migrations) {
+		t.Errorf("user_version = %d, %v; want %d", version, err, len(migrations))
+	}
+	j, err := s.GetJob(ctx, "owner-a", "job-1")
+	if err != nil || *j.Resource.Title != "title" || !j.CreatedAt.Equal(t0) {
+		t.Errorf("job after reopening: %+v, %v", j, err)
+	}
+	if _, err := s.GetJob(ctx, "", "job-2"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleted job after reopening: %v", err)
+	}
+	if a, err := s.GetAsset(ctx, "owner-a", "asset-1"); err != nil || a.Size != 3 {
+		t.Errorf("asset after reopening: %+v, %v", a, err)
+	}
+	r, err := s.BeginRequest(ctx, "key", "other", t0.Add(time.Second), time.Hour, time.Minute)
+	if err != nil || r.State != store.Done || string(r.Body) != "body" || r.Status != 202 || r.BodyHash != "hash" {
+		t.Errorf("idempotency key after reopening: %+v, %v", r, err)
+	}
+}
+
+func TestNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "clipmill.db")
+	s := open(t, path)
+	if _, err := s.write.Exec("PRAGMA user_version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err := Open(path); err == nil {
+		s.Close()
+		t.Fatal("Open of a database from a newer program: no error")
+	}
+}
+
+func TestPurge(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "clipmill.db"))
+	defer s.Close()
+	ctx := t.Context()
+	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, scope := range []string{"a", "b"} {
+		if _, err := s.BeginRequest(ctx, scope, "h", t0, time.Hour, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.nextPurge = time.Time{}
+	if _, err := s.BeginRequest(ctx, "c", "h", t0.Add(2*time.Hour), time.Hour, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := s.read.QueryRow("SELECT count(*) FROM requests").Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d keys after a purge, %v; want 1", n, err)
+	}
+}
+
+// TestQueryPlans checks that the queries of ListJobs, ClaimJob and
+// JobsWithStatus use an index rather than scan the table.
+func TestQueryPlans(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "clipmill.db"))
+	defer s.Close()
+	for _, q := range []string{
+		`SELECT id FROM jobs WHERE deleted_at IS NULL AND owner = 'o' AND (created_at, id) < (1, 'x') ORDER BY created_at DESC, id DESC LIMIT 11`,
+		`SELECT id FROM jobs WHERE deleted_at IS NULL AND (created_at, id) < (1, 'x') ORDER BY created_at DESC, id DESC LIMIT 11`,
+		`SELECT id FROM jobs WHERE status = 'pending' AND deleted_at IS NULL ORDER BY created_at, id LIMIT 1`,
+	} {
+		rows, err := s.read.Query("EXPLAIN QUERY PLAN " + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan += detail + "; "
+		}
+		rows.Close()
+		t.Log(plan)
+		if !strings.Contains(plan, "INDEX") || strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("%s\nplan: %s", q, plan)
+		}
+	}
+}
+
+// BenchmarkGetJob measures the read path: parallel GetJob of one job.
+func BenchmarkGetJob(b *testing.B) {
+	s := open(b, filepath.Join(b.TempDir(), "clipmill.db"))
+	defer s.Close()
+	j := pendingJob("job-1", time.Now())
+	j.Resource.Clips = make([]clipping.Clip, 3)
+	for i := range j.Resource.Clips {
+		j.Resource.Clips[i] = clipping.Clip{ID: fmt.Sprint(i), Status: clipping.ClipCompleted, Title: clipping.Ptr("a clip"), VideoURL: clipping.Ptr("clip.mp4")}
+	}
+	if err := s.CreateJob(b.Context(), j); err != nil {
+		b.Fatal(err)
+	}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.GetJob(b.Context(), "", "job-1"); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
