@@ -52,11 +52,11 @@ type Config struct {
 
 // Server is a running (or ready) API server.
 type Server struct {
-	cfg       Config
-	store     *sqlite.Store
-	pool      *worker.Pool
-	handler   http.Handler
-	signer    *api.Signer
+	cfg          Config
+	store        *sqlite.Store
+	pool         *worker.Pool
+	handler      http.Handler
+	signer       *api.Signer
 	GeneratedKey string // the key generated on this start, if one was: print it once
 	KeyFile      string // where a generated key is kept
 }
