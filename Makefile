@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin/clipmill
 DEMO  := demo
 
-.PHONY: setup build demo test test-short vet bench clean
+.PHONY: setup build demo test test-short vet bench bench-api clean
 
 setup:
 	@scripts/setup.sh
@@ -36,6 +36,10 @@ test-short:
 
 bench: setup build
 	$(GO) run ./bench
+
+# wrk against clipmill serve on loopback.
+bench-api: setup build
+	bench/api.sh
 
 clean:
 	rm -rf bin $(DEMO) clips

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(ffmpeg pocketsphinx pocketsphinx-en-us espeak-ng
-  fonts-league-spartan fonts-inter fonts-dejavu-core fonts-noto-color-emoji wrk)
+  fonts-league-spartan fonts-inter fonts-dejavu-core fonts-noto-color-emoji wrk curl)
 
 missing=()
 for p in "${packages[@]}"; do
