@@ -666,6 +666,11 @@ func TestFullJobFromAsset(t *testing.T) {
 func TestSourceFailures(t *testing.T) {
 	hooks := make(chan []byte, 1)
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/redirect" {
+			// From an allowed host to one that is not: refused at the hop.
+			http.Redirect(w, r, "http://127.0.0.1:1/metadata", http.StatusFound)
+			return
+		}
 		b, _ := io.ReadAll(r.Body)
 		hooks <- b
 	}))
@@ -680,7 +685,11 @@ func TestSourceFailures(t *testing.T) {
 	for _, c := range []struct{ body, want string }{
 		{`{"video":{"type":"url","url":"https://127.0.0.1/a.mp4"}}`, "loopback address"},
 		{`{"video":{"type":"url","url":"https://169.254.169.254/latest/meta-data"}}`, ""},
-		{`{"video":{"type":"url","url":"https://localhost:1/a.mp4"}}`, ""},
+		{`{"video":{"type":"url","url":"https://localhost:1/a.mp4"}}`, "loopback"},
+		{`{"video":{"type":"url","url":"https://10.0.0.1/a.mp4"}}`, "private"},
+		{`{"video":{"type":"url","url":"https://[::1]/a.mp4"}}`, "loopback"},
+		{`{"video":{"type":"url","url":"https://0.0.0.0/a.mp4"}}`, ""},
+		{`{"video":{"type":"url","url":"` + recv.URL + `/redirect"}}`, "127.0.0.1"},
 		{`{"video":{"type":"asset_id","asset_id":"` + asset.Data.AssetID + `"},"callback_url":"` + recv.URL + `/hook"}`, "is not a media file"},
 	} {
 		id := createdID(t, s.create(t, c.body))
