@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -29,12 +28,13 @@ func (h *handler) uploadRaw(w http.ResponseWriter, r *http.Request) {
 // uploadForm is POST /v3/assets: a multipart form whose field "file" is
 // the video. The part is streamed to disk, never held in memory.
 func (h *handler) uploadForm(w http.ResponseWriter, r *http.Request) {
+	// The cap covers the whole form: the file and up to 1 MB of other fields.
+	r.Body = http.MaxBytesReader(w, r.Body, h.MaxUpload+1<<20)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		writeError(w, clipping.ErrUnsupportedMediaType(r.Header.Get("Content-Type"), "multipart/form-data"))
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, h.MaxUpload+1<<20)
 	for {
 		part, err := mr.NextPart()
 		if err != nil {
@@ -134,5 +134,3 @@ func (h *handler) saveAsset(w http.ResponseWriter, r *http.Request, src io.Reade
 		AssetID: id, URL: u, MimeType: mimeType, SizeBytes: n,
 	}})
 }
-
-var _ = fmt.Sprint

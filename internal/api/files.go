@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/clipmill/clipmill/internal/clipping"
@@ -129,7 +130,31 @@ func (h *handler) serveFile(w http.ResponseWriter, r *http.Request, path, mimeTy
 	}
 	w.Header().Set("Content-Type", mimeType)
 	w.Header().Set("Cache-Control", "private, max-age=3600")
+	if !satisfiable(r.Header.Get("Range"), st.Size()) {
+		// A server may ignore Range: the whole file beats a text/plain 416.
+		r.Header.Del("Range")
+	}
 	http.ServeContent(w, r, "", st.ModTime(), f)
+}
+
+// satisfiable reports whether a Range header asks for at least one byte of
+// a file of size bytes (or is absent or unreadable, which ServeContent
+// handles itself).
+func satisfiable(header string, size int64) bool {
+	spec, ok := strings.CutPrefix(header, "bytes=")
+	if !ok {
+		return true
+	}
+	for _, part := range strings.Split(spec, ",") {
+		first, _, _ := strings.Cut(strings.TrimSpace(part), "-")
+		if first == "" { // a suffix range: the last N bytes
+			return size > 0
+		}
+		if n, err := strconv.ParseInt(first, 10, 64); err != nil || n < size {
+			return true
+		}
+	}
+	return false
 }
 
 func contentType(path string) string {

@@ -49,7 +49,8 @@ func (l *limiter) allow(owner string) (time.Duration, bool) {
 	if l.rate <= 0 {
 		return 0, true
 	}
-	burst := 2 * l.rate
+	// At least one whole token, or a rate under 0.5/s would refuse all.
+	burst := math.Max(1, 2*l.rate)
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -25,6 +25,17 @@ type Options struct {
 // than using json.Unmarshal so that every failure is an *Error with code
 // invalid_parameter and the exact parameter path.
 func DecodeCreateRequest(body []byte, opts Options) (CreateRequest, error) {
+	return decodeRequest(body, opts, true)
+}
+
+// DecodeSettings reads a settings file of the drop-folder pipeline: a
+// create request without its video (output_settings, title,
+// input_language, callback_url, callback_id), checked by the same rules.
+func DecodeSettings(body []byte, opts Options) (CreateRequest, error) {
+	return decodeRequest(body, opts, false)
+}
+
+func decodeRequest(body []byte, opts Options, withVideo bool) (CreateRequest, error) {
 	// encoding/json would quietly turn invalid UTF-8 into U+FFFD.
 	if !utf8.Valid(body) {
 		return CreateRequest{}, invalidBody("The request body is not valid UTF-8.")
@@ -33,16 +44,22 @@ func DecodeCreateRequest(body []byte, opts Options) (CreateRequest, error) {
 	if err != nil {
 		return CreateRequest{}, err
 	}
-	if err := top.only("video", "title", "input_language", "output_settings", "callback_url", "callback_id"); err != nil {
+	fields := []string{"title", "input_language", "output_settings", "callback_url", "callback_id"}
+	if withVideo {
+		fields = append([]string{"video"}, fields...)
+	}
+	if err := top.only(fields...); err != nil {
 		return CreateRequest{}, err
 	}
 	req := CreateRequest{OutputSettings: DefaultOutputSettings()}
-	raw, ok := top.raw["video"]
-	if !ok {
-		return CreateRequest{}, InvalidParam("video", "video is required: %s.", videoShape)
-	}
-	if req.Video, err = decodeVideo(raw); err != nil {
-		return CreateRequest{}, err
+	if withVideo {
+		raw, ok := top.raw["video"]
+		if !ok {
+			return CreateRequest{}, InvalidParam("video", "video is required: %s.", videoShape)
+		}
+		if req.Video, err = decodeVideo(raw); err != nil {
+			return CreateRequest{}, err
+		}
 	}
 	if req.Title, err = top.nullableString("title"); err != nil {
 		return CreateRequest{}, err
@@ -61,11 +78,16 @@ func DecodeCreateRequest(body []byte, opts Options) (CreateRequest, error) {
 	if req.CallbackID, err = top.nullableString("callback_id"); err != nil {
 		return CreateRequest{}, err
 	}
-	if err := req.Validate(opts); err != nil {
+	if withVideo {
+		err = req.Validate(opts)
+	} else {
+		err = req.validateSettings(opts)
+	}
+	if err != nil {
 		return CreateRequest{}, err
 	}
 	if req.InputLanguage != nil {
-		lang, _ := NormalizeLanguage(*req.InputLanguage) // Validate has accepted it
+		lang, _ := NormalizeLanguage(*req.InputLanguage) // validation has accepted it
 		req.InputLanguage = &lang
 	}
 	return req, nil

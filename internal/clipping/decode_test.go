@@ -302,3 +302,28 @@ func TestDecodeLengthsInCharacters(t *testing.T) {
 		})
 	}
 }
+
+// A settings file is a create request without its video, under the same
+// rules.
+func TestDecodeSettings(t *testing.T) {
+	req, err := clipping.DecodeSettings([]byte(`{"title":"Talk","input_language":"EN","output_settings":{"duration_types":["30","long"],"aspect_ratio":"square"},"callback_id":"x"}`), clipping.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *req.Title != "Talk" || *req.InputLanguage != "en" || len(req.OutputSettings.DurationTypes) != 2 ||
+		req.OutputSettings.AspectRatio != clipping.AspectSquare || !req.OutputSettings.Captions || req.Video != (clipping.Video{}) {
+		t.Fatalf("decoded %+v", req)
+	}
+	for body, param := range map[string]string{
+		`{"video":{"type":"url","url":"https://x/a.mp4"}}`:   "video",
+		`{"output_settings":{"duration_types":["90"]}}`:      "output_settings.duration_types",
+		`{"callback_url":"ftp://x"}`:                         "callback_url",
+		`{"output_settings":{"caption_style":"comic sans"}}`: "output_settings.caption_style",
+	} {
+		_, err := clipping.DecodeSettings([]byte(body), clipping.Options{})
+		e, ok := clipping.AsError(err)
+		if !ok || e.Param == nil || *e.Param != param {
+			t.Errorf("%s: %v, want param %s", body, err, param)
+		}
+	}
+}

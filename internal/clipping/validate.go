@@ -27,6 +27,12 @@ func (r CreateRequest) Validate(opts Options) error {
 	if err := r.Video.Validate(opts); err != nil {
 		return err
 	}
+	return r.validateSettings(opts)
+}
+
+// validateSettings checks everything but the video: what a settings file
+// may set.
+func (r CreateRequest) validateSettings(opts Options) error {
 	if r.Title != nil {
 		if err := checkText("title", *r.Title, MaxTitle, false); err != nil {
 			return err

@@ -1,0 +1,74 @@
+package api_test
+
+// Handler bugs found while checking the handlers against the contract and
+// openapi.json, kept as tests so they stay fixed.
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clipmill/clipmill/internal/api"
+	"github.com/clipmill/clipmill/internal/clipping"
+)
+
+// A rate below 0.5 a second (clipmill serve -rate-limit 0.2, say) makes a
+// burst of 2*rate < 1 token: the bucket never holds a whole token, so
+// every request of every key is a 429 forever, and Retry-After promises a
+// wait after which the request is refused again.
+func TestRateLimitBelowHalfPerSecond(t *testing.T) {
+	c := newChecker(t)
+	ts := newServer(t, func(cfg *api.Config) { cfg.RateLimit = 0.25 })
+	ts.Clock.Advance(time.Hour) // a long idle: the bucket is as full as it gets
+	resp, body := c.call(t, ts, "GET", "/v3/ai-clipping", "", "x-api-key", key1)
+	wantStatus(t, resp, body, http.StatusOK)
+	resp, body = c.call(t, ts, "GET", "/v3/ai-clipping", "", "x-api-key", key1)
+	wantError(t, resp, body, http.StatusTooManyRequests, clipping.CodeRateLimitExceeded, "")
+	wait, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	if err != nil || wait < 1 {
+		t.Fatalf("Retry-After %q", resp.Header.Get("Retry-After"))
+	}
+	ts.Clock.Advance(time.Duration(wait) * time.Second)
+	resp, body = c.call(t, ts, "GET", "/v3/ai-clipping", "", "x-api-key", key1)
+	wantStatus(t, resp, body, http.StatusOK)
+}
+
+// POST /v3/assets caps the whole form at MaxUpload + 1 MiB with an
+// http.MaxBytesReader, but installs it after r.MultipartReader() has
+// taken the original body, so the cap never applies: parts before "file"
+// are read (and discarded) without limit, and a body far over the limit
+// is a 200, where the contract wants a 413.
+func TestMultipartUploadLimitCoversWholeBody(t *testing.T) {
+	c := newChecker(t)
+	const maxUpload = 1024
+	ts := newServer(t, func(cfg *api.Config) { cfg.MaxUpload = maxUpload })
+	junk := strings.Repeat("j", maxUpload+2<<20) // over MaxUpload + 1 MiB
+	body, ct := multipartBody(t, [4]string{"notes", "", "", junk}, [4]string{"file", "talk.mp4", "video/mp4", "0123456789"})
+	resp, b := c.call(t, ts, "POST", "/v3/assets", body, "x-api-key", key1, "Content-Type", ct)
+	wantError(t, resp, b, http.StatusRequestEntityTooLarge, clipping.CodePayloadTooLarge, "")
+}
+
+// A Range no byte of the file satisfies is answered by http.ServeContent
+// with a text/plain 416 ("invalid range: failed to overlap"): neither a
+// documented status nor the JSON error envelope every error must use. Any
+// documented answer would do: the whole file (a server may ignore Range),
+// or a JSON error that openapi.json lists.
+func TestUnsatisfiableRange(t *testing.T) {
+	c := newChecker(t)
+	ts := newServer(t, nil)
+	resp, body := c.call(t, ts, "POST", "/v1/asset", "0123456789", "x-api-key", key1, "Content-Type", "video/mp4")
+	wantStatus(t, resp, body, http.StatusOK)
+	link := decodeAs[clipping.Data[clipping.Asset]](t, body).Data.URL
+	resp, body = c.do(t, ts.Client(), ts.request(t, "GET", link, nil, "Range", "bytes=100-200"))
+	if resp.StatusCode >= 400 {
+		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("%d with Content-Type %q: %q", resp.StatusCode, ct, body)
+		}
+		inst, err := parseJSON(body)
+		if err != nil || errorCode(inst) == "" {
+			t.Errorf("%d: not the error envelope: %q", resp.StatusCode, body)
+		}
+	}
+}
