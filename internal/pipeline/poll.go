@@ -1,0 +1,54 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/clipmill/clipmill/internal/heygen"
+)
+
+// StatusTimedOut is the poll status of a job past the stack's job timeout.
+const StatusTimedOut = "timed_out"
+
+// Poll looks at the job once and says what the state machine does next:
+// its status, and how long to wait before looking again. The wait starts
+// at PollMin and doubles to PollMax; a 429 lengthens it by the Retry-After
+// the backend asked for.
+func (p *Pipeline) Poll(ctx context.Context, ex Execution) (Poll, error) {
+	next := Poll{Status: ex.Poll.Status, Progress: ex.Poll.Progress, Attempt: ex.Poll.Attempt + 1,
+		Wait: nextWait(ex.Poll.Wait, p.PollMin, p.PollMax)}
+	if ex.Limits.JobTimeout > 0 && p.now().Sub(time.Unix(ex.SubmittedAt, 0)) > time.Duration(ex.Limits.JobTimeout)*time.Second {
+		next.Status = StatusTimedOut
+		return next, nil
+	}
+	job, err := p.Backend.Get(ctx, ex.JobID)
+	if err != nil {
+		var he *heygen.Error
+		switch {
+		case errors.As(err, &he) && he.Status == http.StatusTooManyRequests:
+			next.Wait += int(he.RetryAfter.Seconds())
+			return next, nil
+		case errors.As(err, &he) && !he.Transient():
+			return Poll{}, &TerminalError{Msg: fmt.Sprintf("poll job %s: %v", ex.JobID, err)}
+		case ctx.Err() != nil:
+			return Poll{}, ctx.Err()
+		}
+		return Poll{}, &RetryableError{Msg: fmt.Sprintf("poll job %s: %v", ex.JobID, err)}
+	}
+	next.Status, next.Progress = string(job.Status), job.Progress
+	return next, nil
+}
+
+func nextWait(prev int, lo, hi time.Duration) int {
+	minS, maxS := int(lo.Seconds()), int(hi.Seconds())
+	if minS < 1 {
+		minS = 1
+	}
+	if maxS < minS {
+		maxS = minS
+	}
+	return max(minS, min(maxS, 2*prev))
+}
