@@ -2,6 +2,7 @@
 //
 //	clipmill clip INPUT [flags]    clip a local file or an https URL
 //	clipmill serve [flags]         serve the AI Clipping API
+//	clipmill local [flags]         run the S3 drop-folder pipeline locally
 //	clipmill sample OUT.mp4        make a synthetic talk to try it on
 package main
 
@@ -19,6 +20,7 @@ const usage = `clipmill turns long videos into short, captioned, reframed clips.
 Usage:
   clipmill clip INPUT [flags]     clip a video file or an https URL
   clipmill serve [flags]          serve the AI Clipping API (HeyGen-compatible)
+  clipmill local [flags]          run the S3 drop-folder pipeline on this machine
   clipmill sample OUT.mp4 [flags] make a synthetic talk (and its .srt) to try clipmill on
 
 Run "clipmill COMMAND -h" for a command's flags.
@@ -48,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = sampleCmd(args[1:], stdout, stderr)
 	case "serve":
 		err = serveCmd(args[1:], stdout, stderr)
+	case "local":
+		err = localCmd(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

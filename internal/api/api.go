@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/clipmill/clipmill/internal/clipping"
+	"github.com/clipmill/clipmill/internal/engine"
 	"github.com/clipmill/clipmill/internal/store"
 )
 
@@ -113,6 +114,7 @@ func New(cfg Config) http.Handler {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.Now()
+	w.Header().Set("X-Request-Id", engine.NewID()[:16])
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
 		if v := recover(); v != nil {

@@ -56,7 +56,7 @@ func (h *handler) uploadForm(w http.ResponseWriter, r *http.Request) {
 		mt, ok := videoType(part.Header.Get("Content-Type"))
 		if !ok || mt == "application/octet-stream" {
 			// Clients often send octet-stream; the file name says more.
-			if byName := mime.TypeByExtension(strings.ToLower(filepath.Ext(part.FileName()))); strings.HasPrefix(byName, "video/") {
+			if byName, known := clipping.VideoType(part.FileName()); known {
 				mt, ok = byName, true
 			}
 		}

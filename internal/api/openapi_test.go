@@ -255,7 +255,13 @@ func TestOpenAPIContractLists(t *testing.T) {
 	eq("duration types", enumOf(t, doc, durations["items"]), strs(clipping.DurationTypes))
 	eq("Clip.duration_type", enumOf(t, doc, prop("Clip", "duration_type")), strs(clipping.DurationTypes))
 	eq("aspect ratios", enumOf(t, doc, prop("HighlightOutputSettings", "aspect_ratio")), strs(clipping.AspectRatios))
-	eq("caption styles", enumOf(t, doc, prop("HighlightOutputSettings", "caption_style")), append(slices.Clone(clipping.CaptionStyles), "<null>"))
+	styles := slices.Clone(clipping.CaptionStyles)
+	for name := range clipping.HeyGenCaptionStyles {
+		if !slices.Contains(styles, name) {
+			styles = append(styles, name)
+		}
+	}
+	eq("caption styles", sortedSet(enumOf(t, doc, prop("HighlightOutputSettings", "caption_style"))), sortedSet(append(styles, "<null>")))
 	eq("job statuses", enumOf(t, doc, schemas["JobStatus"]), strs([]clipping.JobStatus{
 		clipping.JobPending, clipping.JobRunning, clipping.JobCompleted, clipping.JobFailed, clipping.JobCancelled}))
 	eq("clip statuses", enumOf(t, doc, schemas["ClipStatus"]), strs([]clipping.ClipStatus{
@@ -1368,4 +1374,10 @@ func altered(link string) string {
 		last = "1"
 	}
 	return link[:len(link)-1] + last
+}
+
+func sortedSet(v []string) []string {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s
 }

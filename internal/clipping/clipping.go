@@ -4,7 +4,11 @@
 // once. It depends on the standard library only.
 package clipping
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+)
 
 // DurationType is a requested clip length.
 type DurationType string
@@ -34,6 +38,29 @@ var AspectRatios = []AspectRatio{AspectLandscape, AspectPortrait, AspectSquare}
 // CaptionStyles names the caption presets; package captions implements
 // each of them, and a test there checks the two lists agree.
 var CaptionStyles = []string{"classic", "bold", "karaoke", "minimal", "boxed"}
+
+// HeyGenCaptionStyles maps the preset names of HeyGen's API (its CLI sends
+// them) to the nearest clipmill preset, so a HeyGen client's request works
+// here unchanged.
+var HeyGenCaptionStyles = map[string]string{
+	"outline_classic": "classic", "bold": "bold",
+	"simple": "minimal", "clean": "minimal", "elegant": "minimal", "subtle_gray": "minimal", "subtle_cyan": "minimal",
+	"modern_boxed": "boxed", "block_dark": "boxed", "modern_dark": "boxed", "tag_yellow": "boxed", "stamp_red": "boxed",
+	"chunky": "bold", "energy": "bold", "racing": "bold", "pop_single": "bold", "pop_purple": "bold",
+	"neon_pink": "bold", "shadow_lime": "bold", "shadow_mint": "bold",
+	"spotlight": "karaoke", "golden": "karaoke", "retro_gold": "karaoke", "exotic": "karaoke",
+}
+
+// CaptionPreset resolves a caption_style to a clipmill preset: one of
+// CaptionStyles, or a HeyGen name mapped onto one. ok is false for a name
+// that is neither.
+func CaptionPreset(name string) (string, bool) {
+	if slices.Contains(CaptionStyles, name) {
+		return name, true
+	}
+	p, ok := HeyGenCaptionStyles[name]
+	return p, ok
+}
 
 // DefaultCaptionStyle is used when caption_style is null.
 const DefaultCaptionStyle = "classic"
@@ -198,3 +225,21 @@ const (
 
 // Ptr returns a pointer to v, for the contract's many nullable fields.
 func Ptr[T any](v T) *T { return &v }
+
+// videoTypes are the MIME types of the video files clipmill takes, by
+// extension: built in, because a minimal container has no /etc/mime.types.
+var videoTypes = map[string]string{
+	".mp4": "video/mp4", ".m4v": "video/x-m4v", ".mov": "video/quicktime",
+	".mkv": "video/x-matroska", ".webm": "video/webm", ".avi": "video/x-msvideo",
+}
+
+// VideoType is the MIME type of a video file name's extension (any case);
+// ok is false for other files.
+func VideoType(name string) (string, bool) {
+	i := strings.LastIndexByte(name, '.')
+	if i < 0 {
+		return "", false
+	}
+	t, ok := videoTypes[strings.ToLower(name[i:])]
+	return t, ok
+}

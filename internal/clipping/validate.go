@@ -94,8 +94,8 @@ func (s OutputSettings) Validate() error {
 		return InvalidParam("output_settings.aspect_ratio", "output_settings.aspect_ratio must be one of %s, not %q.", aspectList(), s.AspectRatio)
 	}
 	// Exact names: the presets are identifiers, not free text.
-	if s.CaptionStyle != nil && !slices.Contains(CaptionStyles, *s.CaptionStyle) {
-		return InvalidParam("output_settings.caption_style", "output_settings.caption_style must be one of %s or null, not %q.", quoteList(CaptionStyles), *s.CaptionStyle)
+	if _, ok := CaptionPreset(deref(s.CaptionStyle)); s.CaptionStyle != nil && !ok {
+		return InvalidParam("output_settings.caption_style", "output_settings.caption_style must be one of %s (or one of HeyGen's preset names, such as \"outline_classic\") or null, not %q.", quoteList(CaptionStyles), *s.CaptionStyle)
 	}
 	if s.Prompt != nil {
 		// A prompt may span lines.
@@ -214,4 +214,11 @@ func ValidateIdempotencyKey(key string) error {
 
 func isAlnum(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -2,6 +2,7 @@ package clipping_test
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -180,5 +181,25 @@ func TestValidateIdempotencyKey(t *testing.T) {
 		} else {
 			checkErr(t, err, "Idempotency-Key", "Idempotency-Key")
 		}
+	}
+}
+
+// HeyGen's caption preset names work here too, each mapped to a preset of
+// clipmill's; other names are still refused.
+func TestHeyGenCaptionStyles(t *testing.T) {
+	for name, preset := range clipping.HeyGenCaptionStyles {
+		if got, ok := clipping.CaptionPreset(name); !ok || got != preset || !slices.Contains(clipping.CaptionStyles, preset) {
+			t.Errorf("%s maps to %q (%v)", name, got, ok)
+		}
+		s := clipping.DefaultOutputSettings()
+		s.CaptionStyle = &name
+		if err := s.Validate(); err != nil {
+			t.Errorf("%s refused: %v", name, err)
+		}
+	}
+	s := clipping.DefaultOutputSettings()
+	s.CaptionStyle = clipping.Ptr("comic_sans")
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), `"classic", "bold"`) {
+		t.Errorf("unknown style: %v", err)
 	}
 }

@@ -129,7 +129,7 @@ func (e *Engine) renderClip(ctx context.Context, job Job, info source.Info, trac
 		}
 		style := clipping.DefaultCaptionStyle
 		if job.Settings.CaptionStyle != nil {
-			style = *job.Settings.CaptionStyle
+			style, _ = clipping.CaptionPreset(*job.Settings.CaptionStyle) // validated already
 		}
 		preset, err := captions.Lookup(style)
 		if err != nil {

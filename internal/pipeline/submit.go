@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"path"
 	"regexp"
 	"strings"
@@ -235,10 +234,7 @@ func (p *Pipeline) video(ctx context.Context, src Source, id string) (clipping.V
 			return clipping.Video{}, &RetryableError{Msg: err.Error()}
 		}
 		defer body.Close()
-		ct := mime.TypeByExtension(strings.ToLower(path.Ext(src.Key)))
-		if ct == "" {
-			ct = "video/mp4"
-		}
+		ct, _ := clipping.VideoType(src.Key) // VideoName has checked the extension
 		a, err := p.Uploader.UploadAsset(ctx, body, size, ct, id+":asset")
 		if err != nil {
 			return clipping.Video{}, &RetryableError{Msg: "upload source: " + err.Error()}

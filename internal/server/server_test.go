@@ -799,3 +799,62 @@ func TestGeneratedKey(t *testing.T) {
 	sum := sha256.Sum256([]byte(key))
 	_ = hex.EncodeToString(sum[:])
 }
+
+// TestHeyGenCLIRequests replays the requests HeyGen's own CLI
+// (github.com/heygen-com/heygen-cli) sends, as its source builds them:
+// x-api-key or Bearer, its User-Agent and X-HeyGen-Source headers, a
+// multipart upload whose part is application/octet-stream, a create body
+// re-marshalled with sorted keys and HeyGen's caption preset names, bare
+// GETs and DELETEs without a Content-Type, and a create with no body.
+func TestHeyGenCLIRequests(t *testing.T) {
+	s := start(t, t.TempDir(), nil)
+	cli := func(method, path string, body io.Reader, ct string, extra ...string) resp {
+		h := []string{"User-Agent", "heygen-cli/1.4.0", "X-HeyGen-Source", "cli", "Content-Type", ct}
+		return s.do(t, method, path, body, append(h, extra...)...)
+	}
+	// heygen asset create --file clip.mp4
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	part, _ := mw.CreateFormFile("file", "clip.mp4") // Content-Type: application/octet-stream
+	part.Write([]byte("not really a video, but the upload does not look"))
+	mw.Close()
+	up := cli("POST", "/v3/assets", &buf, mw.FormDataContentType())
+	var asset clipping.Data[clipping.Asset]
+	if json.Unmarshal(up.body, &asset); up.status != 200 || asset.Data.MimeType != "video/mp4" || asset.Data.URL == "" || asset.Data.SizeBytes == 0 {
+		t.Fatalf("asset create: %d %s", up.status, up.body)
+	}
+	if up.header.Get("X-Request-Id") == "" {
+		t.Error("no X-Request-Id")
+	}
+	// heygen ai-clipping create -d request.json --title t --idempotency-key k1
+	body := `{"output_settings":{"aspect_ratio":"portrait","caption_style":"outline_classic","duration_types":["30"]},"title":"t","video":{"asset_id":"` + asset.Data.AssetID + `","type":"asset_id"}}`
+	c1 := cli("POST", "/v3/ai-clipping", strings.NewReader(body), "application/json", "Idempotency-Key", "k1")
+	id := createdID(t, c1)
+	if c2 := cli("POST", "/v3/ai-clipping", strings.NewReader(body), "application/json", "Idempotency-Key", "k1"); !bytes.Equal(c1.body, c2.body) {
+		t.Fatalf("replay: %s", c2.body)
+	}
+	// heygen ai-clipping get / list / list --limit 1 --token T / delete, with Bearer
+	bearer := []string{"x-api-key", "", "Authorization", "Bearer " + testKey}
+	if r := cli("GET", "/v3/ai-clipping/"+url.PathEscape(id), nil, "", bearer...); r.status != 200 {
+		t.Fatalf("get: %d %s", r.status, r.body)
+	}
+	cli("POST", "/v3/ai-clipping", strings.NewReader(strings.Replace(body, `"t"`, `"t2"`, 1)), "application/json")
+	r := cli("GET", "/v3/ai-clipping?limit=1", nil, "")
+	var list clipping.List
+	if json.Unmarshal(r.body, &list); r.status != 200 || !list.HasMore || list.NextToken == nil {
+		t.Fatalf("list: %s", r.body)
+	}
+	if r := cli("GET", "/v3/ai-clipping?limit=1&token="+url.QueryEscape(*list.NextToken), nil, ""); r.status != 200 {
+		t.Fatalf("page 2: %d", r.status)
+	}
+	if r := cli("DELETE", "/v3/ai-clipping/"+id, nil, ""); r.status != 200 || !bytes.Contains(r.body, []byte(id)) {
+		t.Fatalf("delete: %d %s", r.status, r.body)
+	}
+	if r := cli("GET", "/v3/ai-clipping/"+id, nil, ""); r.status != 404 || r.err().Code != "not_found" || r.err().Message == "" {
+		t.Fatalf("after delete: %d %s", r.status, r.body)
+	}
+	// heygen ai-clipping create with neither -d nor flags: no body, no type.
+	if r := cli("POST", "/v3/ai-clipping", nil, ""); r.status != 400 || r.err().Code != "invalid_parameter" {
+		t.Fatalf("bare create: %d %s", r.status, r.body)
+	}
+}

@@ -1,0 +1,255 @@
+// Package local runs the whole drop-folder pipeline on one machine, with no
+// AWS and no keys: an embedded S3-compatible server whose bucket is a
+// folder, clipmill's own API server as the backend, and the same submit,
+// poll and store code stepped through the same state machine definition
+// that Step Functions runs.
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3afero"
+	"github.com/spf13/afero"
+
+	"github.com/clipmill/clipmill/internal/asl"
+	"github.com/clipmill/clipmill/internal/clipping"
+	"github.com/clipmill/clipmill/internal/engine/render"
+	"github.com/clipmill/clipmill/internal/heygen"
+	"github.com/clipmill/clipmill/internal/netguard"
+	"github.com/clipmill/clipmill/internal/pipeline"
+	"github.com/clipmill/clipmill/internal/server"
+	"github.com/clipmill/clipmill/statemachine"
+)
+
+// Bucket is the local bucket's name.
+const Bucket = "clipmill"
+
+// Config is the local pipeline's settings.
+type Config struct {
+	DataDir string // the bucket: inbox/, clips/, failed/; state in .clipmill/
+	S3Addr  string // HOST:PORT for the S3 endpoint; "" picks a free loopback port
+	// Defaults are the settings when a video has no settings file.
+	Defaults         clipping.CreateRequest
+	PollMin, PollMax time.Duration
+	MaxAttempts      int
+	JobTimeout       time.Duration
+	Scan             time.Duration // how often inbox/ is looked at
+	Encoder          render.Encoder
+	Log              *slog.Logger
+}
+
+// Local is a running pipeline.
+type Local struct {
+	cfg      Config
+	S3URL    string // the S3 endpoint any S3 client can use (path style)
+	APIURL   string // the clipmill API the pipeline submits to
+	pipe     *pipeline.Pipeline
+	machine  []byte
+	srv      *server.Server
+	servers  []*http.Server
+	work     context.Context
+	stopWork context.CancelFunc
+	runs     sync.WaitGroup
+
+	mu       sync.Mutex
+	started  map[string]bool   // execution names, as Step Functions keeps them
+	seen     map[string]string // inbox key -> size/mtime already submitted
+	pending  map[string]string // inbox key -> size/mtime seen once, waiting to settle
+	statePth string
+	active   int
+	scans    int
+	idle     chan struct{}
+}
+
+// Start brings everything up; it stops when ctx ends. Close waits.
+func Start(ctx context.Context, cfg Config) (*Local, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Scan <= 0 {
+		cfg.Scan = time.Second
+	}
+	for _, d := range []string{"inbox", "clips", "failed", ".clipmill"} {
+		if err := os.MkdirAll(filepath.Join(cfg.DataDir, d), 0o755); err != nil {
+			return nil, fmt.Errorf("data folder: %w", err)
+		}
+	}
+	l := &Local{cfg: cfg, started: map[string]bool{}, seen: map[string]string{}, pending: map[string]string{},
+		statePth: filepath.Join(cfg.DataDir, ".clipmill", "executions.json"), idle: make(chan struct{}, 1)}
+	if b, err := os.ReadFile(l.statePth); err == nil {
+		json.Unmarshal(b, &l.started)
+	}
+
+	// The S3 endpoint: the bucket is the data folder itself, so a file
+	// copied into inbox/ and an object uploaded through S3 are the same.
+	fs := afero.NewBasePathFs(afero.NewOsFs(), cfg.DataDir)
+	backend, err := s3afero.SingleBucket(Bucket, fs, afero.NewMemMapFs())
+	if err != nil {
+		return nil, fmt.Errorf("s3: %w", err)
+	}
+	s3ln, err := listen(cfg.S3Addr)
+	if err != nil {
+		return nil, err
+	}
+	l.S3URL = "http://" + s3ln.Addr().String()
+	l.serve(s3ln, gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
+
+	// The backend: clipmill's own API server, allowed to fetch from the
+	// local S3 endpoint (and only there) over plain http.
+	apiln, err := listen("")
+	if err != nil {
+		return nil, err
+	}
+	l.APIURL = "http://" + apiln.Addr().String()
+	l.srv, err = server.Open(server.Config{
+		DataDir: filepath.Join(cfg.DataDir, ".clipmill", "server"), PublicURL: l.APIURL, RateLimit: 0,
+		Workers: 1, JobTimeout: cfg.JobTimeout, Encoder: cfg.Encoder, Log: cfg.Log,
+		Guard: netguard.Policy{AllowHosts: []string{s3ln.Addr().String()}, AllowHTTP: true},
+	})
+	if err != nil {
+		return nil, err
+	}
+	work, stop := context.WithCancel(ctx)
+	l.work, l.stopWork = work, stop
+	if err := l.srv.Start(work); err != nil {
+		stop()
+		return nil, err
+	}
+	l.serve(apiln, l.srv.Handler())
+	key, err := os.ReadFile(l.srv.KeyFile)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+
+	client := s3.New(s3.Options{
+		BaseEndpoint: aws.String(l.S3URL), UsePathStyle: true, Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+	})
+	l.pipe = &pipeline.Pipeline{
+		Bucket:     &pipeline.S3Bucket{Client: client, Bucket: Bucket},
+		Backend:    &heygen.Client{BaseURL: l.APIURL, APIKey: strings.TrimSpace(string(key))},
+		BackendURL: l.APIURL, Starter: l, Defaults: cfg.Defaults,
+		Decode:      clipping.Options{AllowHTTP: true},
+		MaxAttempts: cfg.MaxAttempts, JobTimeout: cfg.JobTimeout, PollMin: cfg.PollMin, PollMax: cfg.PollMax,
+		Retries: 3, Log: cfg.Log,
+	}
+	l.machine = statemachine.Pipeline
+	go l.watch(work)
+	return l, nil
+}
+
+func listen(addr string) (net.Listener, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+func (l *Local) serve(ln net.Listener, h http.Handler) {
+	s := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	l.servers = append(l.servers, s)
+	go s.Serve(ln)
+}
+
+// Close stops watching and serving, lets running executions end (they stop
+// at their next wait) and closes the server.
+func (l *Local) Close() error {
+	l.stopWork()
+	l.runs.Wait()
+	for _, s := range l.servers {
+		s.Close()
+	}
+	return l.srv.Close()
+}
+
+// Start runs an execution of the state machine, unless one of that name
+// already ran: Step Functions' ExecutionAlreadyExists, counted as success.
+func (l *Local) Start(ctx context.Context, name string, input pipeline.Execution) error {
+	l.mu.Lock()
+	if l.started[name] {
+		l.mu.Unlock()
+		l.cfg.Log.Info("execution already exists", "name", name)
+		return nil
+	}
+	l.started[name] = true
+	l.active++
+	b, _ := json.MarshalIndent(l.started, "", "  ")
+	l.mu.Unlock()
+	if err := os.WriteFile(l.statePth, b, 0o644); err != nil {
+		return err
+	}
+	m, err := asl.Parse(l.machine, map[string]string{"PollFunctionArn": "poll", "StoreFunctionArn": "store"})
+	if err != nil {
+		return err
+	}
+	m.Tasks["poll"] = task(l.pipe.Poll)
+	m.Tasks["store"] = task(l.pipe.Store)
+	in, _ := json.Marshal(input)
+	// The execution outlives the event that started it, not the pipeline.
+	l.runs.Go(func() {
+		out, err := m.Run(l.work, in)
+		l.report(input, out, err)
+		l.mu.Lock()
+		l.active--
+		l.mu.Unlock()
+		select {
+		case l.idle <- struct{}{}:
+		default:
+		}
+	})
+	return nil
+}
+
+// task adapts a pipeline step to a state machine task.
+func task[In, Out any](step func(context.Context, In) (Out, error)) asl.Task {
+	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+		var in In
+		if err := json.Unmarshal(payload, &in); err != nil {
+			return nil, &pipeline.TerminalError{Msg: "bad input: " + err.Error()}
+		}
+		out, err := step(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(out)
+	}
+}
+
+func (l *Local) report(in pipeline.Execution, out json.RawMessage, err error) {
+	var fe *asl.FailedError
+	switch {
+	case err == nil:
+		l.cfg.Log.Info("clips stored", "video", in.Source.Key, "manifest", filepath.Join(l.cfg.DataDir, pipeline.ManifestKey(in.Name)))
+	case errors.As(err, &fe):
+		l.cfg.Log.Warn("job failed", "video", in.Source.Key, "record", filepath.Join(l.cfg.DataDir, pipeline.FailureKey(in.Name)))
+	default:
+		l.cfg.Log.Error("execution stopped", "video", in.Source.Key, "err", err)
+	}
+}
+
+// Active is how many executions are running.
+func (l *Local) Active() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.active
+}
