@@ -86,11 +86,8 @@ func (l *Local) submit(ctx context.Context, key, stamp string) {
 	l.seen[key] = stamp
 	delete(l.pending, key)
 	l.mu.Unlock()
-	switch {
-	case res.Failure != "":
+	if res.Failure != "" {
 		l.cfg.Log.Warn("not submitted", "key", key, "record", filepath.Join(l.cfg.DataDir, res.Failure))
-	case res.JobID != "":
-		l.cfg.Log.Info("submitted", "key", key, "job", res.JobID, "execution", res.Execution)
 	}
 }
 

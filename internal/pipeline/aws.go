@@ -1,0 +1,137 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/clipmill/clipmill/internal/clipping"
+	"github.com/clipmill/clipmill/internal/heygen"
+)
+
+// FromEnv builds the pipeline a Lambda function runs, from the environment
+// that template.yaml sets. The API key is read once, at cold start, from
+// Secrets Manager or an SSM SecureString: never from a plain variable.
+func FromEnv(ctx context.Context) (*Pipeline, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("aws config: %w", err)
+	}
+	key, err := apiKey(ctx, cfg, os.Getenv("API_KEY_SOURCE"), os.Getenv("API_KEY_ID"))
+	if err != nil {
+		return nil, err
+	}
+	backendURL := env("BACKEND_URL", heygen.DefaultBaseURL)
+	backend := &heygen.Client{BaseURL: backendURL, APIKey: key}
+	p := &Pipeline{
+		Bucket:      &S3Bucket{Client: s3.NewFromConfig(cfg), Bucket: os.Getenv("BUCKET_NAME")},
+		Backend:     backend,
+		BackendURL:  backendURL,
+		MaxAttempts: envInt("MAX_POLL_ATTEMPTS", 200),
+		JobTimeout:  time.Duration(envInt("JOB_TIMEOUT_SECONDS", 14400)) * time.Second,
+		PollMin:     time.Duration(envInt("POLL_MIN_SECONDS", 10)) * time.Second,
+		PollMax:     time.Duration(envInt("POLL_MAX_SECONDS", 120)) * time.Second,
+		URLExpiry:   time.Duration(envInt("URL_EXPIRY_SECONDS", 7*24*3600)) * time.Second,
+		Retries:     3,
+	}
+	if env("SOURCE_MODE", "url") == "asset" {
+		p.Uploader = backend
+	}
+	if arn := os.Getenv("STATE_MACHINE_ARN"); arn != "" {
+		p.Starter = &SFNStarter{Client: sfn.NewFromConfig(cfg), StateMachineARN: arn}
+	}
+	p.Defaults = clipping.CreateRequest{OutputSettings: clipping.DefaultOutputSettings()}
+	if s := os.Getenv("DEFAULT_SETTINGS"); s != "" {
+		// The stack's defaults are output_settings, as the template's
+		// parameter holds them.
+		if p.Defaults, err = clipping.DecodeSettings([]byte(`{"output_settings":`+s+`}`), clipping.Options{}); err != nil {
+			return nil, fmt.Errorf("DEFAULT_SETTINGS: %w", err)
+		}
+	}
+	return p, nil
+}
+
+func env(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(k string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(k)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+func apiKey(ctx context.Context, cfg aws.Config, src, id string) (string, error) {
+	if id == "" {
+		return "", errors.New("API_KEY_ID is not set")
+	}
+	switch src {
+	case "ssm":
+		out, err := ssm.NewFromConfig(cfg).GetParameter(ctx, &ssm.GetParameterInput{Name: &id, WithDecryption: aws.Bool(true)})
+		if err != nil {
+			return "", fmt.Errorf("read the API key from SSM: %w", err)
+		}
+		return strings.TrimSpace(aws.ToString(out.Parameter.Value)), nil
+	case "secretsmanager", "":
+		out, err := secretsmanager.NewFromConfig(cfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &id})
+		if err != nil {
+			return "", fmt.Errorf("read the API key from Secrets Manager: %w", err)
+		}
+		return secretValue(aws.ToString(out.SecretString)), nil
+	}
+	return "", fmt.Errorf("API_KEY_SOURCE %q: want secretsmanager or ssm", src)
+}
+
+// secretValue takes a secret as the key itself, or as JSON with an
+// "api_key" field (how the console stores key/value secrets).
+func secretValue(s string) string {
+	var kv map[string]string
+	if json.Unmarshal([]byte(s), &kv) == nil {
+		for _, k := range []string{"api_key", "apiKey", "API_KEY", "key"} {
+			if v := kv[k]; v != "" {
+				return strings.TrimSpace(v)
+			}
+		}
+	}
+	return strings.TrimSpace(s)
+}
+
+// SFNStarter starts Step Functions executions.
+type SFNStarter struct {
+	Client          *sfn.Client
+	StateMachineARN string
+}
+
+// Start treats ExecutionAlreadyExists as success: the name is derived from
+// the upload, so a redelivered event finds its execution already there.
+func (s *SFNStarter) Start(ctx context.Context, name string, input Execution) error {
+	b, err := json.Marshal(input)
+	if err != nil {
+		return err
+	}
+	_, err = s.Client.StartExecution(ctx, &sfn.StartExecutionInput{
+		StateMachineArn: &s.StateMachineARN, Name: &name, Input: aws.String(string(b)),
+	})
+	var exists *types.ExecutionAlreadyExists
+	if errors.As(err, &exists) {
+		return nil
+	}
+	return err
+}
