@@ -4,23 +4,57 @@ GO    ?= go
 BIN   := bin/clipmill
 DEMO  := demo
 
-.PHONY: setup build demo test test-short vet bench bench-api clean
+.PHONY: setup build cli functions demo test test-short vet bench bench-api deploy clean
 
 setup:
 	@scripts/setup.sh
 
-build:
+# Every Lambda function to build/<name>/bootstrap, and the local binary.
+build: functions cli
+
+cli:
 	$(GO) build -o $(BIN) ./cmd/clipmill
 
-# A three-minute synthetic talk with a face in it, clipped to 30 s and 60 s
-# portrait clips with captions, on this machine alone.
-demo: setup build
-	@mkdir -p $(DEMO)
+FUNCTIONS := submit poll store
+LAMBDA_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
+LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
+
+functions: $(addprefix build/,$(addsuffix /bootstrap,$(FUNCTIONS)))
+
+build/%/bootstrap: FORCE
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $@ ./functions/$*
+
+FORCE:
+
+# sam build calls these, one per function (BuildMethod: makefile), with
+# ARTIFACTS_DIR set to where the bootstrap must go.
+build-SubmitFunction:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/submit
+
+build-PollFunction:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/poll
+
+build-StoreFunction:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/store
+
+# Needs the AWS SAM CLI and credentials (see samconfig.toml).
+deploy:
+	sam build && sam deploy
+
+# A three-minute synthetic talk with a face in it, on this machine alone:
+# first clipped directly (with its exact transcript), then dropped into the
+# local S3 drop-folder pipeline (speech recognised by pocketsphinx).
+demo: setup cli
+	@mkdir -p $(DEMO)/bucket/inbox
 	@face="$$($(GO) list -m -f '{{.Dir}}' github.com/esimov/pigo)/testdata/sample.jpg"; \
 	  [ -f $(DEMO)/talk.mp4 ] || $(BIN) sample $(DEMO)/talk.mp4 --seconds 180 --face "$$face"
 	$(BIN) clip $(DEMO)/talk.mp4 --transcript $(DEMO)/talk.srt --duration 30,60 --out $(DEMO)/clips
+	@cp -n $(DEMO)/talk.mp4 $(DEMO)/bucket/inbox/talk.mp4
+	@echo '{"title":"Demo talk","output_settings":{"duration_types":["30"],"caption_style":"bold"}}' > $(DEMO)/bucket/inbox/talk.json
+	$(BIN) local --data $(DEMO)/bucket --once --s3-addr 127.0.0.1:0
 	@echo
-	@echo "Open $(DEMO)/clips/index.html in a browser to watch the clips."
+	@echo "Watch the clips: open $(DEMO)/clips/index.html in a browser."
+	@echo "The drop-folder pipeline wrote $(DEMO)/bucket/clips/talk/manifest.json and the clip files beside it."
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: the files above need formatting"; exit 1; }
@@ -34,11 +68,11 @@ test: setup vet
 test-short:
 	$(GO) test -short ./...
 
-bench: setup build
+bench: setup cli
 	$(GO) run ./bench
 
 # wrk against clipmill serve on loopback.
-bench-api: setup build
+bench-api: setup cli
 	bench/api.sh
 
 clean:

@@ -28,3 +28,13 @@ fi
 
 command -v go >/dev/null || { echo "setup: Go 1.26 or newer is needed (https://go.dev/dl/)" >&2; exit 1; }
 go mod download
+
+# The state machine checks run npm tools, installed exactly as the lockfile
+# says; skipped when the installed tree is already newer than the lockfile.
+if [ -f package-lock.json ]; then
+  command -v npm >/dev/null || { echo "setup: Node.js and npm are needed for the state machine checks" >&2; exit 1; }
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "setup: npm ci"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+fi

@@ -70,6 +70,8 @@ type backend struct {
 	script   []int                    // statuses to answer the next creates/gets with, then 2xx
 	retryHdr string
 	assets   map[string][]byte
+	calls    int                 // API calls answered (file downloads aside)
+	onGet    func(*clipping.Job) // called on each GET of a job, under mu
 }
 
 type createCall struct {
@@ -104,6 +106,7 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.calls++
 	if len(b.script) > 0 {
 		s := b.script[0]
 		b.script = b.script[1:]
@@ -140,6 +143,9 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 			b.fail(w, 404, "not_found")
 			return
 		}
+		if b.onGet != nil {
+			b.onGet(j)
+		}
 		json.NewEncoder(w).Encode(clipping.Data[clipping.Job]{Data: *j})
 	default:
 		b.fail(w, 404, "not_found")
@@ -150,6 +156,10 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 func (b *backend) complete(id string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.completeLocked(id)
+}
+
+func (b *backend) completeLocked(id string) {
 	u := func(name string) *string { s := b.srv.URL + "/files/" + id + "/" + name + "?sig=x"; return &s }
 	j := b.jobs[id]
 	j.Status, j.Progress = clipping.JobCompleted, 100

@@ -1,0 +1,178 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clipmill/clipmill/internal/clipping"
+)
+
+// These tests run the real definition, statemachine/pipeline.asl.json, in
+// aws-local-stepfunctions (npm), an independent implementation of Step
+// Functions, with the Go handlers (Poll and Store, on gofakes3 and a fake
+// backend) as its Lambda tasks.
+
+type sfnResult struct {
+	Status string          `json:"status"`
+	Output json.RawMessage `json:"output"`
+	Error  string          `json:"error"`
+	Cause  string          `json:"cause"`
+	States []string        `json:"states"`
+}
+
+func runStepFunctions(t *testing.T, p *Pipeline, input Execution) sfnResult {
+	t.Helper()
+	root, _ := filepath.Abs("../..")
+	if _, err := os.Stat(filepath.Join(root, "node_modules", "aws-local-stepfunctions")); err != nil {
+		if testing.Short() {
+			t.Skip("node_modules missing; run npm ci")
+		}
+		t.Fatal("node_modules/aws-local-stepfunctions is missing: run `npm ci` (make test does)")
+	}
+	handlers := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var out any
+		var err error
+		switch r.URL.Path {
+		case "/poll":
+			var ex Execution
+			if err = json.NewDecoder(r.Body).Decode(&ex); err == nil {
+				out, err = p.Poll(r.Context(), ex)
+			}
+		case "/store":
+			var in StoreInput
+			if err = json.NewDecoder(r.Body).Decode(&in); err == nil {
+				out, err = p.Store(r.Context(), in)
+			}
+		default:
+			http.NotFound(w, r)
+			return
+		}
+		if err != nil {
+			// As Lambda reports a Go error: its type's name and message.
+			t := reflect.TypeOf(err)
+			for t.Kind() == reflect.Pointer {
+				t = t.Elem()
+			}
+			out = map[string]string{"errorType": t.Name(), "errorMessage": err.Error()}
+		}
+		json.NewEncoder(w).Encode(out)
+	}))
+	defer handlers.Close()
+	in, _ := json.Marshal(input)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "testdata/sfn-run.mjs", filepath.Join(root, "statemachine", "pipeline.asl.json"), handlers.URL)
+	cmd.Stdin = strings.NewReader(string(in))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, out)
+	}
+	var res sfnResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("node printed %q: %v", out, err)
+	}
+	return res
+}
+
+func execution(p *Pipeline, jobID string) Execution {
+	return Execution{
+		Source: Source{Bucket: bucket, Key: "inbox/talk.mp4", ETag: "e"}, Name: "talk", JobID: jobID,
+		Backend: "backend", SubmittedAt: p.now().Unix(),
+		Limits: Limits{MaxAttempts: 20, JobTimeout: 3600}, Poll: Poll{Status: "pending", Wait: 10},
+	}
+}
+
+func TestStepFunctionsCompleted(t *testing.T) {
+	p, s3b, be, _ := newPipeline(t)
+	be.jobs["j"] = &clipping.Job{ID: "j", Status: clipping.JobRunning, Clips: []clipping.Clip{}}
+	gets := 0
+	be.onGet = func(j *clipping.Job) {
+		if gets++; gets == 3 {
+			be.completeLocked(j.ID)
+		}
+	}
+	res := runStepFunctions(t, p, execution(p, "j"))
+	if res.Status != "SUCCEEDED" {
+		t.Fatalf("%+v", res)
+	}
+	if got := strings.Join(res.States, ","); got != "Wait,Poll,Ended?,Wait,Poll,Ended?,Wait,Poll,Ended?,Store,Stored" {
+		t.Errorf("states %s", got)
+	}
+	var out Execution
+	json.Unmarshal(res.Output, &out)
+	if out.Stored == nil || out.Stored.Manifest != "clips/talk/manifest.json" || out.Poll.Attempt != 3 || out.Poll.Wait != 80 {
+		t.Errorf("output %s", res.Output)
+	}
+	if !strings.Contains(read(t, s3b, "clips/talk/manifest.json"), `"job_id": "j"`) {
+		t.Error("no manifest")
+	}
+}
+
+func TestStepFunctionsFailed(t *testing.T) {
+	p, s3b, be, _ := newPipeline(t)
+	be.jobs["j"] = &clipping.Job{ID: "j", Status: clipping.JobFailed, FailureMessage: clipping.Ptr("The source video is truncated.")}
+	res := runStepFunctions(t, p, execution(p, "j"))
+	// The library reports a Fail state as an ExecutionError with its Cause.
+	if res.Status != "FAILED" || !strings.Contains(res.Cause, "see failed/<video name>.json") || res.States[len(res.States)-1] != "Failed" {
+		t.Fatalf("%+v", res)
+	}
+	if !strings.Contains(read(t, s3b, "failed/talk.json"), "truncated") {
+		t.Error("no failure record")
+	}
+}
+
+func TestStepFunctionsTimedOut(t *testing.T) {
+	p, s3b, be, _ := newPipeline(t)
+	be.jobs["j"] = &clipping.Job{ID: "j", Status: clipping.JobRunning, Clips: []clipping.Clip{}}
+	ex := execution(p, "j")
+	ex.SubmittedAt -= 7200 // submitted two hours ago, with a one-hour job timeout
+	res := runStepFunctions(t, p, ex)
+	if res.Status != "FAILED" || !strings.Contains(strings.Join(res.States, ","), "StoreFailure") {
+		t.Fatalf("%+v", res)
+	}
+	if !strings.Contains(read(t, s3b, "failed/talk.json"), "did not finish within 3600 s") {
+		t.Error("no timeout record")
+	}
+	// The attempt cap, too: a job that stays running.
+	ex = execution(p, "j")
+	ex.Limits.MaxAttempts = 3
+	res = runStepFunctions(t, p, ex)
+	if res.Status != "FAILED" || strings.Count(strings.Join(res.States, ","), "Poll") != 3 {
+		t.Fatalf("attempt cap: %+v", res)
+	}
+}
+
+func TestStepFunctionsRetryThenSuccess(t *testing.T) {
+	p, s3b, be, _ := newPipeline(t)
+	be.jobs["j"] = &clipping.Job{ID: "j", Status: clipping.JobRunning, Clips: []clipping.Clip{}}
+	be.completeLocked("j")
+	be.script = []int{500, 500} // the next two calls fail: RetryableError
+	res := runStepFunctions(t, p, execution(p, "j"))
+	if res.Status != "SUCCEEDED" {
+		t.Fatalf("%+v", res)
+	}
+	if be.script = nil; be.calls < 3 {
+		t.Errorf("the backend saw %d calls; want the two failures retried", be.calls)
+	}
+	read(t, s3b, "clips/talk/manifest.json")
+	// A 4xx is terminal: caught at once and recorded, not retried.
+	p2, s3b2, be2, _ := newPipeline(t)
+	be2.jobs["other"] = &clipping.Job{ID: "other"}
+	res = runStepFunctions(t, p2, execution(p2, "missing"))
+	if res.Status != "FAILED" || be2.calls > 2 {
+		t.Fatalf("terminal: %+v after %d calls", res, be2.calls)
+	}
+	if rec := read(t, s3b2, "failed/talk.json"); !strings.Contains(rec, "TerminalError") {
+		t.Errorf("record %s", rec)
+	}
+}
