@@ -1,0 +1,126 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/clipmill/clipmill/internal/clipping"
+	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
+	"github.com/clipmill/clipmill/internal/engine/render"
+	"github.com/clipmill/clipmill/internal/pipeline"
+	"github.com/clipmill/clipmill/internal/sample"
+)
+
+// TestDropFolder runs the whole pipeline on one machine: a file copied into
+// inbox/, another uploaded through the S3 endpoint with the AWS SDK, a
+// broken upload, and a re-upload of the same bytes.
+func TestDropFolder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: skipped with -short")
+	}
+	for _, p := range []string{"ffmpeg", "espeak-ng", "pocketsphinx_continuous"} {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Fatalf("%s is not installed: run scripts/setup.sh", p)
+		}
+	}
+	tmp := t.TempDir()
+	talk, err := sample.Generate(context.Background(), ffmpeg.Binaries{}, sample.Options{
+		Seconds: 35, Width: 320, Height: 180, Out: filepath.Join(tmp, "talk.mp4")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(tmp, "bucket")
+	os.MkdirAll(filepath.Join(data, "inbox"), 0o755)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	l, err := Start(ctx, Config{
+		DataDir:  data,
+		Defaults: clipping.CreateRequest{OutputSettings: clipping.OutputSettings{DurationTypes: []clipping.DurationType{clipping.Duration30}, AspectRatio: clipping.AspectSquare, Captions: true}},
+		PollMin:  200 * time.Millisecond, PollMax: time.Second, MaxAttempts: 1000, JobTimeout: 3 * time.Minute,
+		Scan: 200 * time.Millisecond, Encoder: render.Encoder{Preset: "ultrafast"},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+
+	// 1. A file copied into inbox/, with a sidecar.
+	video, _ := os.ReadFile(talk.Video)
+	os.WriteFile(filepath.Join(data, "inbox", "copied.json"), []byte(`{"title":"Copied","output_settings":{"duration_types":["30"],"caption_style":"minimal"}}`), 0o644)
+	os.WriteFile(filepath.Join(data, "inbox", "copied.mp4"), video, 0o644)
+
+	// 2. An upload through the S3 endpoint, as any S3 client would.
+	client := s3.New(s3.Options{BaseEndpoint: aws.String(l.S3URL), UsePathStyle: true, Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("anything", "anything", "")})
+	f, _ := os.Open(talk.Video)
+	_, err = client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(Bucket), Key: aws.String("inbox/team/uploaded.MP4"), Body: f})
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 3. A broken upload.
+	os.WriteFile(filepath.Join(data, "inbox", "broken.mov"), []byte("this is not a video"), 0o644)
+
+	if err := l.Idle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"copied", "team/uploaded"} {
+		b, err := os.ReadFile(filepath.Join(data, "clips", name, "manifest.json"))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var m pipeline.Manifest
+		if err := json.Unmarshal(b, &m); err != nil || m.Status != "completed" || len(m.Clips) != 1 {
+			t.Fatalf("%s manifest %s", name, b)
+		}
+		c := m.Clips[0]
+		// The sidecar's settings replace the defaults (square) whole.
+		aspect := map[string]clipping.AspectRatio{"copied": clipping.AspectPortrait, "team/uploaded": clipping.AspectSquare}[name]
+		if c.Files["video"] != "s3://clipmill/clips/"+name+"/"+c.ID+".mp4" || *c.AspectRatio != aspect {
+			t.Errorf("%s clip: files %v, aspect %s", name, c.Files, *c.AspectRatio)
+		}
+		if st, err := os.Stat(filepath.Join(data, "clips", name, c.ID+".mp4")); err != nil || st.Size() < 10000 {
+			t.Errorf("%s clip file: %v", name, err)
+		}
+		if name == "copied" && (*m.Title != "Copied") {
+			t.Errorf("sidecar title not used: %v", m.Title)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(data, "failed", "broken.json"))
+	if err != nil || !strings.Contains(string(b), "is not a media file") {
+		t.Fatalf("broken upload: %s %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(data, "inbox", "broken.mov")); err != nil {
+		t.Error("the broken source was moved")
+	}
+
+	// 4. The same bytes again, with the same settings: nothing changes.
+	manifest := filepath.Join(data, "clips", "copied", "manifest.json")
+	before, _ := os.ReadFile(manifest)
+	executions, _ := os.ReadFile(filepath.Join(data, ".clipmill", "executions.json"))
+	os.Remove(filepath.Join(data, "inbox", "copied.mp4"))
+	time.Sleep(300 * time.Millisecond)
+	os.WriteFile(filepath.Join(data, "inbox", "copied.mp4"), video, 0o644)
+	time.Sleep(time.Second)
+	if err := l.Idle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadFile(manifest)
+	executions2, _ := os.ReadFile(filepath.Join(data, ".clipmill", "executions.json"))
+	if string(before) != string(after) || string(executions) != string(executions2) {
+		t.Fatal("re-uploading the same bytes changed something")
+	}
+}
