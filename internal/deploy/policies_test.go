@@ -1,0 +1,220 @@
+package deploy
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Policies must name the bucket with the same !Sub string as the bucket's
+// BucketName, never with !Ref or !GetAtt ClipBucket: the S3 event already
+// makes the bucket depend on SubmitFunction.
+func TestPoliciesNameTheBucketByItsSubString(t *testing.T) {
+	st := loadTemplate(t)
+	bucketName := path(st.props(bucketID), "BucketName")
+	_, nameArg := intrinsic(bucketName)
+	bucketARN := "arn:${AWS::Partition}:s3:::" + nameArg.Value
+
+	for _, id := range append(st.ofType(functionType), st.ofType(stateMachineType)...) {
+		props := st.props(id)
+		// Nothing in a function or the state machine refers to the bucket
+		// resource, except the S3 event's own Bucket.
+		for _, k := range keys(props) {
+			v := get(props, k)
+			if k == "Events" {
+				continue
+			}
+			walk(v, func(n *yaml.Node) {
+				name, arg := intrinsic(n)
+				switch {
+				case name == "Ref" && arg.Value == bucketID,
+					name == "GetAtt" && (strings.HasPrefix(arg.Value, bucketID+".") || len(arg.Content) > 0 && arg.Content[0].Value == bucketID),
+					name == "Sub" && subRefers(arg, bucketID):
+					t.Errorf("%s.%s: %s refers to the %s resource; name it by %s instead", id, k, show(n), bucketID, show(bucketName))
+				}
+			})
+		}
+		pols := get(props, "Policies")
+		if pols == nil {
+			continue
+		}
+		walk(pols, func(n *yaml.Node) {
+			if n.Kind != yaml.MappingNode {
+				return
+			}
+			for _, tmpl := range []string{"S3ReadPolicy", "S3WritePolicy", "S3CrudPolicy", "S3FullAccessPolicy"} {
+				if p := get(n, tmpl); p != nil {
+					if b := get(p, "BucketName"); !same(b, bucketName) {
+						t.Errorf("%s: %s BucketName = %s, want %s", id, tmpl, show(b), show(bucketName))
+					}
+				}
+			}
+			actions, resources := get(n, "Action"), get(n, "Resource")
+			if actions == nil || resources == nil || !mentionsS3(actions) {
+				return
+			}
+			list := []*yaml.Node{resources}
+			if resources.Kind == yaml.SequenceNode && !isIntrinsic(resources) {
+				list = resources.Content
+			}
+			for _, r := range list {
+				name, arg := intrinsic(r)
+				if name != "Sub" || arg.Kind != yaml.ScalarNode {
+					t.Errorf("%s: S3 resource %s, want !Sub %q (or %q + \"/<prefix>*\")", id, show(r), bucketARN, bucketARN)
+					continue
+				}
+				rest, ok := strings.CutPrefix(arg.Value, bucketARN)
+				if !ok || (rest != "" && !strings.HasPrefix(rest, "/")) {
+					t.Errorf("%s: S3 resource %q does not start with the bucket's ARN %q", id, arg.Value, bucketARN)
+				}
+			}
+		})
+	}
+}
+
+func subRefers(arg *yaml.Node, id string) bool {
+	format := arg
+	if arg.Kind == yaml.SequenceNode && len(arg.Content) > 0 {
+		format = arg.Content[0]
+	}
+	for _, m := range subVar.FindAllStringSubmatch(format.Value, -1) {
+		if m[1] == id || strings.HasPrefix(m[1], id+".") {
+			return true
+		}
+	}
+	return false
+}
+
+func mentionsS3(actions *yaml.Node) bool {
+	found := false
+	walk(actions, func(n *yaml.Node) {
+		if n.Kind == yaml.ScalarNode && strings.HasPrefix(n.Value, "s3:") {
+			found = true
+		}
+	})
+	return found
+}
+
+// What each role may do, evaluated for the default parameters: each
+// function gets the S3 keys it touches and nothing else, submit may start
+// only the pipeline, and the state machine may invoke only poll and store.
+func TestLeastPrivilege(t *testing.T) {
+	st := loadTemplate(t)
+	s := newStack(t, st, map[string]string{"ApiKeyId": "clipmill/heygen-api-key"})
+	b := "arn:aws:s3:::clipmill-123456789012-eu-west-1"
+	want := map[string]map[string][]string{
+		"SubmitFunction": {
+			"s3:": {"s3:GetObject " + b + "/inbox/*", "s3:GetObjectVersion " + b + "/inbox/*", "s3:ListBucket " + b,
+				"s3:PutObject " + b + "/failed/*"},
+			"states:": {"states:StartExecution arn:aws:states:eu-west-1:123456789012:stateMachine:<PipelineStateMachine.Name>"},
+			"lambda:": nil,
+		},
+		"PollFunction": {"s3:": nil, "states:": nil, "lambda:": nil},
+		"StoreFunction": {
+			"s3:": {"s3:GetObject " + b + "/clips/*", "s3:GetObject " + b + "/failed/*",
+				"s3:PutObject " + b + "/clips/*", "s3:PutObject " + b + "/failed/*",
+				"s3:AbortMultipartUpload " + b + "/clips/*", "s3:AbortMultipartUpload " + b + "/failed/*",
+				"s3:ListBucket " + b},
+			"states:": nil, "lambda:": nil,
+		},
+		stateMachineID: {
+			"s3:": nil, "states:": nil,
+			"lambda:": {"lambda:InvokeFunction arn:aws:lambda:eu-west-1:123456789012:function:<PollFunction>*",
+				"lambda:InvokeFunction arn:aws:lambda:eu-west-1:123456789012:function:<StoreFunction>*"},
+		},
+	}
+	for id, byService := range want {
+		stmts := s.policyStatements(t, get(st.props(id), "Policies"))
+		for _, st := range stmts {
+			for _, a := range st.Actions {
+				if strings.HasSuffix(a, ":*") || a == "*" {
+					t.Errorf("%s: action %s: name the actions", id, a)
+				}
+			}
+		}
+		for prefix, w := range byService {
+			got := grants(stmts, prefix)
+			sort.Strings(got)
+			w = slices.Clone(w)
+			sort.Strings(w)
+			if !slices.Equal(got, w) {
+				t.Errorf("%s may %s\n got: %q\nwant: %q", id, prefix+"*", got, w)
+			}
+		}
+	}
+}
+
+// Every function reads the key from where ApiKeySource says, and only
+// there: the secret's ARN (from its ARN or its name), or the parameter's
+// ARN (its name with or without the leading slash), plus kms:Decrypt when a
+// customer managed key encrypts it.
+func TestKeyReadPolicies(t *testing.T) {
+	st := loadTemplate(t)
+	const kmsKey = "1234abcd-12ab-34cd-56ef-1234567890ab"
+	cases := []struct {
+		name     string
+		params   map[string]string
+		sm, ssm  []string
+		kms      []string
+		describe bool
+	}{
+		{
+			name:   "secret by name",
+			params: map[string]string{"ApiKeySource": "secretsmanager", "ApiKeyId": "clipmill/heygen-api-key"},
+			sm:     []string{"secretsmanager:GetSecretValue arn:aws:secretsmanager:eu-west-1:123456789012:secret:clipmill/heygen-api-key-??????"},
+		},
+		{
+			name:   "secret by ARN",
+			params: map[string]string{"ApiKeySource": "secretsmanager", "ApiKeyId": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:clipmill/heygen-api-key-AbCdEf"},
+			sm:     []string{"secretsmanager:GetSecretValue arn:aws:secretsmanager:eu-west-1:123456789012:secret:clipmill/heygen-api-key-AbCdEf"},
+		},
+		{
+			name:   "parameter with its leading slash",
+			params: map[string]string{"ApiKeySource": "ssm", "ApiKeyId": "/clipmill/heygen-api-key"},
+			ssm: []string{"ssm:GetParameter arn:aws:ssm:eu-west-1:123456789012:parameter/clipmill/heygen-api-key",
+				"ssm:GetParameters arn:aws:ssm:eu-west-1:123456789012:parameter/clipmill/heygen-api-key",
+				"ssm:GetParametersByPath arn:aws:ssm:eu-west-1:123456789012:parameter/clipmill/heygen-api-key"},
+			describe: true,
+		},
+		{
+			name:   "parameter without a slash",
+			params: map[string]string{"ApiKeySource": "ssm", "ApiKeyId": "clipmill-heygen-api-key"},
+			ssm: []string{"ssm:GetParameter arn:aws:ssm:eu-west-1:123456789012:parameter/clipmill-heygen-api-key",
+				"ssm:GetParameters arn:aws:ssm:eu-west-1:123456789012:parameter/clipmill-heygen-api-key",
+				"ssm:GetParametersByPath arn:aws:ssm:eu-west-1:123456789012:parameter/clipmill-heygen-api-key"},
+			describe: true,
+		},
+		{
+			name:   "secret under a customer managed key",
+			params: map[string]string{"ApiKeySource": "secretsmanager", "ApiKeyId": "clipmill/heygen-api-key", "ApiKeyKmsKeyId": kmsKey},
+			sm:     []string{"secretsmanager:GetSecretValue arn:aws:secretsmanager:eu-west-1:123456789012:secret:clipmill/heygen-api-key-??????"},
+			kms:    []string{"kms:Decrypt arn:aws:kms:eu-west-1:123456789012:key/" + kmsKey},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newStack(t, st, c.params)
+			for _, id := range st.ofType(functionType) {
+				stmts := s.policyStatements(t, get(st.props(id), "Policies"))
+				check := func(prefix string, want []string) {
+					got := grants(stmts, prefix)
+					got = slices.DeleteFunc(got, func(g string) bool { return strings.HasPrefix(g, "ssm:DescribeParameters ") })
+					sort.Strings(got)
+					sort.Strings(want)
+					if !slices.Equal(got, want) {
+						t.Errorf("%s may %s\n got: %q\nwant: %q", id, prefix+"*", got, want)
+					}
+				}
+				check("secretsmanager:", c.sm)
+				check("ssm:", c.ssm)
+				check("kms:", c.kms)
+				if d := slices.Contains(grants(stmts, "ssm:"), "ssm:DescribeParameters *"); d != c.describe {
+					t.Errorf("%s: ssm:DescribeParameters on * = %v, want %v (SAM's SSM templates grant it)", id, d, c.describe)
+				}
+			}
+		})
+	}
+}
