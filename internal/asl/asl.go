@@ -16,6 +16,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/clipmill/clipmill/internal/clock"
 )
 
 // Task is a Lambda function's handler: its JSON payload in, its JSON
@@ -203,14 +205,7 @@ func (m *Machine) sleep(ctx context.Context, d time.Duration) error {
 	if m.Sleep != nil {
 		return m.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return clock.Sleep(ctx, d)
 }
 
 func (m *Machine) wait(ctx context.Context, st state, data any) (string, error) {

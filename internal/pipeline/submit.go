@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/clipmill/clipmill/internal/clipping"
+	"github.com/clipmill/clipmill/internal/clock"
 	"github.com/clipmill/clipmill/internal/heygen"
 )
 
@@ -79,14 +80,7 @@ func (p *Pipeline) sleep(ctx context.Context, d time.Duration) error {
 	if p.Sleep != nil {
 		return p.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return clock.Sleep(ctx, d)
 }
 
 // videoSuffixes are the uploads that start a job, in any case.

@@ -58,6 +58,7 @@ import (
 	"time"
 
 	"github.com/clipmill/clipmill/internal/clipping"
+	"github.com/clipmill/clipmill/internal/clock"
 	"github.com/clipmill/clipmill/internal/netguard"
 )
 
@@ -143,12 +144,8 @@ func (s *Sender) Deliver(ctx context.Context, rawURL string, event clipping.Webh
 			wait = min(retryAfter, limit)
 		}
 		log.Warn("webhook attempt failed, will retry", "attempt", attempt, "err", err, "retry_in", wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if clock.Sleep(ctx, wait) != nil {
 			return fmt.Errorf("webhook: delivery %s abandoned after %d attempt(s): %w (last error: %v)", id, attempt, context.Cause(ctx), err)
-		case <-t.C:
 		}
 	}
 }

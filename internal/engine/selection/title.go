@@ -59,12 +59,7 @@ func (a *analysis) title(c candidate, chosen []Clip) string {
 // title, best first: 3 to 10 words after any lead-in, not leaning on what
 // came before, with content words.
 func (a *analysis) titleSentences(c candidate) []int {
-	tf := map[string]float64{}
-	for i := a.sents[c.first].first; i <= a.sents[c.last].last; i++ {
-		if content(a.tokens[i]) {
-			tf[a.stems[i]]++
-		}
-	}
+	tf := a.termFrequency(c)
 	type cand struct {
 		k     int
 		score float64
@@ -128,15 +123,21 @@ func (a *analysis) skipLeadIn(first, last int) int {
 	return first
 }
 
-// phrases returns the clip's candidate key phrases, best first.
-func (a *analysis) phrases(c candidate) []string {
-	first, last := a.sents[c.first].first, a.sents[c.last].last
+// termFrequency counts the clip's content words by stem.
+func (a *analysis) termFrequency(c candidate) map[string]float64 {
 	tf := map[string]float64{}
-	for i := first; i <= last; i++ {
+	for i := a.sents[c.first].first; i <= a.sents[c.last].last; i++ {
 		if content(a.tokens[i]) {
 			tf[a.stems[i]]++
 		}
 	}
+	return tf
+}
+
+// phrases returns the clip's candidate key phrases, best first.
+func (a *analysis) phrases(c candidate) []string {
+	first, last := a.sents[c.first].first, a.sents[c.last].last
+	tf := a.termFrequency(c)
 	type phrase struct {
 		text  string
 		score float64

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clipmill/clipmill/internal/clock"
 	"github.com/clipmill/clipmill/internal/engine/transcript"
 )
 
@@ -81,12 +82,8 @@ func (o *OpenAI) TranscribeFile(ctx context.Context, path string, language strin
 		if after >= 0 {
 			d = min(after, openaiMaxRetryWait)
 		}
-		timer := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return transcript.Transcript{}, fmt.Errorf("transcribe %s: %w", filepath.Base(path), ctx.Err())
-		case <-timer.C:
+		if err := clock.Sleep(ctx, d); err != nil {
+			return transcript.Transcript{}, fmt.Errorf("transcribe %s: %w", filepath.Base(path), err)
 		}
 	}
 }
