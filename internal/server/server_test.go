@@ -858,3 +858,26 @@ func TestHeyGenCLIRequests(t *testing.T) {
 		t.Fatalf("bare create: %d %s", r.status, r.body)
 	}
 }
+
+// A job that runs past its deadline is failed, with a message that says so,
+// and the worker goes on to the next job.
+func TestJobDeadline(t *testing.T) {
+	tk := talk(t)
+	s := start(t, t.TempDir(), func(c *Config) {
+		c.JobTimeout = 2 * time.Second
+		c.Encoder = render.Encoder{Preset: "veryslow"}
+	})
+	raw, _ := os.ReadFile(tk.Video)
+	r := s.do(t, "POST", "/v1/asset", bytes.NewReader(raw), "Content-Type", "video/mp4")
+	var asset clipping.Data[clipping.Asset]
+	json.Unmarshal(r.body, &asset)
+	id := createdID(t, s.create(t, `{"video":{"type":"asset_id","asset_id":"`+asset.Data.AssetID+`"}}`))
+	start := time.Now()
+	j := s.wait(t, id, time.Minute, func(j clipping.Job) bool { return j.Status.Terminal() })
+	if j.Status != clipping.JobFailed || j.FailureMessage == nil || !strings.Contains(*j.FailureMessage, "deadline") {
+		t.Fatalf("job %s: %v", j.Status, deref(j.FailureMessage))
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Fatalf("the deadline took %v to act", d)
+	}
+}
