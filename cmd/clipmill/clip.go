@@ -178,7 +178,11 @@ func clipCmd(args []string, stdout, stderr io.Writer) error {
 		manifest.Status = clipping.JobFailed
 		manifest.Progress = 0
 		manifest.FailureMessage = clipping.Ptr(engine.FailureMessage(runErr))
-		if ctx.Err() != nil {
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			manifest.FailureMessage = clipping.Ptr(fmt.Sprintf("The job took longer than --timeout %v and was stopped.", *timeout))
+			runErr = fmt.Errorf("stopped after --timeout %v", *timeout)
+		case ctx.Err() != nil:
 			manifest.Status = clipping.JobCancelled
 		}
 		// A failure replaces any earlier manifest, so none claims success.

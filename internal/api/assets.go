@@ -103,17 +103,23 @@ func (h *handler) saveAsset(w http.ResponseWriter, r *http.Request, src io.Reade
 		return
 	}
 	defer os.Remove(f.Name()) // a no-op once renamed
-	n, err := io.Copy(f, io.LimitReader(src, h.MaxUpload+1))
+	n, err := io.Copy(&diskWriter{f}, io.LimitReader(src, h.MaxUpload+1))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	var werr *diskError
 	switch {
 	case err != nil && tooBig(err), n > h.MaxUpload:
 		writeError(w, clipping.ErrTooLarge(h.MaxUpload))
 		return
+	case errors.As(err, &werr):
+		h.fail(w, r, werr.err) // our disk, not the client's fault: a 500
+		return
 	case err != nil:
-		// The client went away or sent a broken body.
-		writeError(w, clipping.InvalidParam("file", "The upload was cut short: %v.", errors.Unwrap(err)))
+		// The client went away or its body broke off. That is no answer to
+		// remember under an Idempotency-Key: a retry must be able to finish.
+		noReplay(w)
+		writeError(w, clipping.InvalidParam("file", "The upload was cut short after %d bytes; send it again.", n))
 		return
 	case n == 0:
 		writeError(w, clipping.InvalidParam("file", "The uploaded file is empty."))
@@ -133,4 +139,20 @@ func (h *handler) saveAsset(w http.ResponseWriter, r *http.Request, src io.Reade
 	writeJSON(w, http.StatusOK, clipping.Data[clipping.Asset]{Data: clipping.Asset{
 		AssetID: id, URL: u, MimeType: mimeType, SizeBytes: n,
 	}})
+}
+
+// diskWriter marks write errors as the server's own, so that a full disk is
+// told apart from a client that stopped sending.
+type diskWriter struct{ f *os.File }
+
+type diskError struct{ err error }
+
+func (e *diskError) Error() string { return e.err.Error() }
+
+func (d *diskWriter) Write(p []byte) (int, error) {
+	n, err := d.f.Write(p)
+	if err != nil {
+		return n, &diskError{err}
+	}
+	return n, nil
 }

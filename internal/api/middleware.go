@@ -129,9 +129,11 @@ func (h *handler) idempotent(endpoint string, hashBody bool, next http.HandlerFu
 		}
 		rec := &bufferedWriter{header: http.Header{}}
 		next(rec, r)
-		// A server error is not an answer to remember: the client should be
-		// able to retry with the same key.
-		if rec.status >= 500 {
+		// A server error, or a request that broke off, is not an answer to
+		// remember: the client should be able to retry with the same key.
+		forget := rec.header.Get(noReplayHeader) != ""
+		rec.header.Del(noReplayHeader)
+		if rec.status >= 500 || forget {
 			if err := h.Store.AbandonRequest(context.WithoutCancel(r.Context()), scope); err != nil {
 				h.Log.Error("abandon idempotency key", "err", err)
 			}
@@ -141,6 +143,12 @@ func (h *handler) idempotent(endpoint string, hashBody bool, next http.HandlerFu
 		rec.flush(w)
 	}
 }
+
+// noReplayHeader is how a handler tells the idempotency wrapper not to
+// remember its answer; it never leaves the server.
+const noReplayHeader = "X-Clipmill-No-Replay"
+
+func noReplay(w http.ResponseWriter) { w.Header().Set(noReplayHeader, "1") }
 
 // bufferedWriter holds a small JSON response so it can be stored and then
 // sent.

@@ -4,7 +4,9 @@ package api_test
 // openapi.json, kept as tests so they stay fixed.
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -72,3 +74,30 @@ func TestUnsatisfiableRange(t *testing.T) {
 		}
 	}
 }
+
+// An upload that breaks off is not an answer to remember: a retry with the
+// same Idempotency-Key must be able to finish the upload.
+func TestCutShortUploadDoesNotPoisonItsKey(t *testing.T) {
+	ts := newServer(t, nil)
+	h := api.New(ts.Config)
+	broken := httptest.NewRequest("POST", "/v1/asset", io.MultiReader(strings.NewReader(strings.Repeat("x", 1000)), errReader{}))
+	broken.Header.Set("x-api-key", key1)
+	broken.Header.Set("Content-Type", "video/mp4")
+	broken.Header.Set("Idempotency-Key", "upload-7")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, broken)
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "cut short after 1000 bytes") || rec.Header().Get("X-Clipmill-No-Replay") != "" {
+		t.Fatalf("broken upload: %d %s %v", rec.Code, rec.Body, rec.Header())
+	}
+	retry := httptest.NewRequest("POST", "/v1/asset", strings.NewReader("the whole file"))
+	retry.Header = broken.Header.Clone()
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, retry)
+	if rec.Code != http.StatusOK || rec.Header().Get("Idempotent-Replayed") != "" {
+		t.Fatalf("retry: %d %s", rec.Code, rec.Body)
+	}
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }

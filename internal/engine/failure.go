@@ -22,12 +22,13 @@ func FailureMessage(err error) string {
 		return "The source video " + se.Msg + "."
 	case errors.As(err, &ul):
 		return "The " + ul.Recognizer + " recogniser handles English only; this job asked for \"" + ul.Language + "\"."
+	case errors.As(err, &fe) && fe.TimedOut:
+		// Before the deadline case: a step's own timeout is a deadline too.
+		return "A processing step timed out."
 	case errors.Is(err, context.DeadlineExceeded):
 		return "The job took longer than its deadline and was stopped."
 	case errors.Is(err, context.Canceled):
 		return "The job was cancelled."
-	case errors.As(err, &fe) && fe.TimedOut:
-		return "A processing step timed out."
 	case errors.As(err, &st):
 		return "Processing failed at the " + st.Stage + " stage."
 	}

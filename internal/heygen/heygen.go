@@ -74,7 +74,9 @@ func (c *Client) http() *http.Client {
 	if c.HTTP != nil {
 		return c.HTTP
 	}
-	return &http.Client{Timeout: 5 * time.Minute}
+	// Long enough to upload a large source as an asset; the Lambda's own
+	// timeout (and ctx) bound it anyway.
+	return &http.Client{Timeout: 15 * time.Minute}
 }
 
 // Create submits a job and returns its id. A non-empty idempotencyKey makes

@@ -175,16 +175,26 @@ func (p *Pool) run(parent context.Context, j *store.Job) {
 	log := p.log().With("job", j.ID)
 	log.Info("job started", "attempt", j.Attempts)
 
-	res, err := p.runEngine(ctx, j)
+	res, err := p.runEngine(ctx, cancel, j)
 	if parent.Err() != nil {
 		// The server is stopping: the job stays running in the store and
 		// is picked up again at the next start.
 		log.Warn("job interrupted by shutdown")
 		return
 	}
-	if errors.Is(err, context.Canceled) {
+	// Whether the job was cancelled is the job context's to say, not the
+	// error's: a failing step can report "canceled" for steps it stopped.
+	if errors.Is(ctx.Err(), context.Canceled) {
 		log.Info("job cancelled") // deleted by its owner
+		os.RemoveAll(filepath.Join(p.DataDir, "jobs", j.ID))
 		return
+	}
+	failure := ""
+	if err != nil {
+		failure = engine.FailureMessage(err)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			failure = fmt.Sprintf("The job took longer than its deadline of %v and was stopped.", timeout)
+		}
 	}
 	_, uerr := p.Store.UpdateJob(context.WithoutCancel(ctx), j.ID, func(s *store.Job) error {
 		r := &s.Resource
@@ -201,7 +211,7 @@ func (p *Pool) run(parent context.Context, j *store.Job) {
 		}
 		if err != nil {
 			r.Status = clipping.JobFailed
-			r.FailureMessage = clipping.Ptr(engine.FailureMessage(err))
+			r.FailureMessage = clipping.Ptr(failure)
 			return nil
 		}
 		r.Status, r.Progress, r.FailureMessage = clipping.JobCompleted, 100, nil
@@ -229,8 +239,9 @@ func nonEmpty(s string, old *string) *string {
 	return &s
 }
 
-// runEngine resolves the job's source and runs the engine on it.
-func (p *Pool) runEngine(ctx context.Context, j *store.Job) (*engine.Result, error) {
+// runEngine resolves the job's source and runs the engine on it; cancel
+// stops it, should the job be deleted (by any process sharing the store).
+func (p *Pool) runEngine(ctx context.Context, cancel context.CancelFunc, j *store.Job) (*engine.Result, error) {
 	input := j.Request.Video.URL
 	if j.Request.Video.Type == clipping.VideoAssetID {
 		a, err := p.Store.GetAsset(ctx, j.Owner, j.Request.Video.AssetID)
@@ -248,7 +259,7 @@ func (p *Pool) runEngine(ctx context.Context, j *store.Job) (*engine.Result, err
 	if j.Request.InputLanguage != nil {
 		ej.Language = *j.Request.InputLanguage
 	}
-	return p.Engine.Run(ctx, ej, &events{pool: p, ctx: ctx, id: j.ID, aspect: j.Request.OutputSettings.AspectRatio})
+	return p.Engine.Run(ctx, ej, &events{pool: p, ctx: ctx, cancel: cancel, id: j.ID, aspect: j.Request.OutputSettings.AspectRatio})
 }
 
 // events writes the engine's progress and finished clips to the store, so a
@@ -256,6 +267,7 @@ func (p *Pool) runEngine(ctx context.Context, j *store.Job) (*engine.Result, err
 type events struct {
 	pool   *Pool
 	ctx    context.Context
+	cancel context.CancelFunc
 	id     string
 	aspect clipping.AspectRatio
 	mu     sync.Mutex
@@ -294,7 +306,10 @@ func (e *events) update(fn func(*clipping.Job)) {
 		fn(&j.Resource)
 		return nil
 	})
-	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, store.ErrNotFound) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		e.cancel() // deleted, perhaps through another process
+	case err != nil && !errors.Is(err, context.Canceled):
 		e.pool.log().Warn("update job progress", "job", e.id, "err", err)
 	}
 }

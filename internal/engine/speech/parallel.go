@@ -44,19 +44,26 @@ func (p Parallel) Transcribe(ctx context.Context, track *audio.Track, language s
 	// long track, smaller pieces keep all workers busy to the end.
 	spans := track.Split(target, max)
 
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make([]transcript.Transcript, len(spans))
-	errs := make([]error, len(spans))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
+	var first error // the failure that stopped the others, not their "canceled"
 	done := 0.0
 	for w := 0; w < min(workers, len(spans)); w++ {
 		wg.Go(func() {
 			for i := range next {
-				results[i], errs[i] = p.piece(ctx, track, spans[i], i, language)
-				if errs[i] != nil {
+				var err error
+				results[i], err = p.piece(ctx, track, spans[i], i, language)
+				if err != nil {
+					mu.Lock()
+					if first == nil && ctx.Err() == nil {
+						first = err
+					}
+					mu.Unlock()
 					cancel()
 					continue
 				}
@@ -87,13 +94,11 @@ feed:
 	}
 	close(next)
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return transcript.Transcript{}, err
-		}
-	}
-	if err := ctx.Err(); err != nil {
+	if err := parent.Err(); err != nil {
 		return transcript.Transcript{}, err
+	}
+	if first != nil {
+		return transcript.Transcript{}, first
 	}
 	var out transcript.Transcript
 	for _, r := range results {

@@ -208,3 +208,28 @@ func TestSphinxOnSpeech(t *testing.T) {
 		prev = w.Start
 	}
 }
+
+// When one piece fails, the error returned is that piece's, not the
+// "context canceled" of the pieces it stopped: a caller must not mistake a
+// failure for a cancellation.
+func TestParallelReturnsTheFailureNotTheCancellation(t *testing.T) {
+	tr := track(t, 200, 4.5, 0.5)
+	rec := &slowFail{}
+	p := Parallel{Recognizer: rec, Workers: 2, Target: 30, Max: 60, Dir: t.TempDir()}
+	_, err := p.Transcribe(context.Background(), tr, "", nil)
+	if err == nil || errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "piece broke") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// slowFail fails its second piece; the others wait until cancelled.
+type slowFail struct{ n atomic.Int32 }
+
+func (s *slowFail) TranscribeFile(ctx context.Context, path, lang string) (transcript.Transcript, error) {
+	if s.n.Add(1) == 2 {
+		time.Sleep(50 * time.Millisecond)
+		return transcript.Transcript{}, errors.New("piece broke")
+	}
+	<-ctx.Done()
+	return transcript.Transcript{}, ctx.Err()
+}
