@@ -186,7 +186,7 @@ func (e *Engine) Run(ctx context.Context, job Job, ev Events) (*Result, error) {
 		if path, err = filepath.Abs(path); err != nil {
 			return err
 		}
-		info, err = source.Probe(ctx, e.FFmpeg, job.Input, path)
+		info, err = source.Probe(ctx, e.FFmpeg, source.DisplayName(job.Input), path)
 		return err
 	})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/clipmill/clipmill/internal/api"
@@ -53,6 +54,7 @@ type Config struct {
 // Server is a running (or ready) API server.
 type Server struct {
 	cfg          Config
+	lock         *os.File
 	store        *sqlite.Store
 	pool         *worker.Pool
 	handler      http.Handler
@@ -69,10 +71,17 @@ func Open(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
-	s := &Server{cfg: cfg, KeyFile: filepath.Join(cfg.DataDir, "api-key")}
+	// One server per data folder: the workers take jobs left running to be
+	// orphans of a dead process, which a second live process would break.
+	lock, err := lockDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, lock: lock, KeyFile: filepath.Join(cfg.DataDir, "api-key")}
 	if len(cfg.Keys) == 0 {
 		key, generated, err := secretFile(s.KeyFile, "cm_")
 		if err != nil {
+			lock.Close()
 			return nil, err
 		}
 		s.cfg.Keys = []string{key}
@@ -82,17 +91,20 @@ func Open(cfg Config) (*Server, error) {
 	}
 	urlSecret, _, err := secretFile(filepath.Join(cfg.DataDir, "url-secret"), "")
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
 	if len(cfg.WebhookSecret) == 0 {
 		ws, _, err := secretFile(filepath.Join(cfg.DataDir, "webhook-secret"), "whsec_")
 		if err != nil {
+			lock.Close()
 			return nil, err
 		}
 		s.cfg.WebhookSecret = []byte(ws)
 	}
 	st, err := sqlite.Open(filepath.Join(cfg.DataDir, "clipmill.db"))
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
 	s.store = st
@@ -128,7 +140,22 @@ func (s *Server) Start(ctx context.Context) error { return s.pool.Start(ctx) }
 // Close waits for the workers (after Start's ctx ended) and closes the store.
 func (s *Server) Close() error {
 	s.pool.Wait()
-	return s.store.Close()
+	err := s.store.Close()
+	s.lock.Close() // releases the lock
+	return err
+}
+
+// lockDir takes an exclusive lock on the data folder, or says who has it.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock data folder: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("data folder %s is in use by another clipmill server", dir)
+	}
+	return f, nil
 }
 
 // secretFile reads a secret kept in a file, or makes one and keeps it

@@ -77,12 +77,13 @@ func Analyse(ctx context.Context, bin ffmpeg.Binaries, path string, srcW, srcH i
 	// no face on any keyframe gets the fit layout, which cuts nothing off.
 	keys, err := scene.Sample(ctx, bin, scene.Request{
 		Path: path, Start: start, Dur: dur, SrcW: srcW, SrcH: srcH, Side: sampleSide, KeyframesOnly: true,
+		MaxFrames: 60,
 	})
 	if err != nil {
 		return Plan{}, fmt.Errorf("reframe: %w", err)
 	}
 	if len(keys.Frames) > 0 {
-		face, err := anyFace(keys)
+		face, err := anyFace(ctx, keys)
 		if err != nil {
 			return Plan{}, err
 		}
@@ -109,8 +110,11 @@ func outputFPS(fps float64) float64 {
 	return fps
 }
 
-func anyFace(f *scene.Frames) (bool, error) {
+func anyFace(ctx context.Context, f *scene.Frames) (bool, error) {
 	for _, fr := range f.Frames {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
 		faces, err := DetectFaces(fr.Gray, f.W, f.H)
 		if err != nil {
 			return false, err

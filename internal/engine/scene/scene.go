@@ -44,6 +44,9 @@ type Request struct {
 	// seconds instead of minutes. FPS is ignored; frames carry the
 	// keyframes' times.
 	KeyframesOnly bool
+	// MaxFrames thins the keyframes of a source that has very many (an
+	// all-intra export), to bound memory and time; 0 means 1000.
+	MaxFrames int
 }
 
 // Sample decodes the span and returns its frames, scaled so the longer side
@@ -51,13 +54,28 @@ type Request struct {
 func Sample(ctx context.Context, bin ffmpeg.Binaries, r Request) (*Frames, error) {
 	w, h := fitSide(r.SrcW, r.SrcH, r.Side)
 	var times []float64
+	every := 1
+	timeout := time.Minute + time.Duration(r.Dur*float64(time.Second))
 	if r.KeyframesOnly {
 		var err error
 		if times, err = keyframeTimes(ctx, bin, r.Path, r.Start, r.Dur); err != nil {
 			return nil, err
 		}
+		limit := r.MaxFrames
+		if limit <= 0 {
+			limit = 1000
+		}
+		every = (len(times) + limit - 1) / max(1, limit)
+		every = max(1, every)
+		kept := times[:0:0]
+		for i := 0; i < len(times); i += every {
+			kept = append(kept, times[i])
+		}
+		times = kept
+		// Decoding a keyframe of 1080p takes about 5 ms; allow ten times that.
+		timeout = time.Minute + time.Duration(len(times)*every)*50*time.Millisecond
 	}
-	args := Args(r, w, h)
+	args := Args(r, w, h, every)
 	pr, pw := io.Pipe()
 	out := &Frames{W: w, H: h, FPS: r.FPS}
 	done := make(chan error, 1)
@@ -66,7 +84,6 @@ func Sample(ctx context.Context, bin ffmpeg.Binaries, r Request) (*Frames, error
 		pr.CloseWithError(err) // unblock ffmpeg if reading failed
 		done <- err
 	}()
-	timeout := time.Minute + time.Duration(r.Dur*float64(time.Second))
 	_, err := bin.Exec(ctx, ffmpeg.Opts{Timeout: timeout, Stdout: pw}, args...)
 	pw.Close()
 	rerr := <-done
@@ -114,8 +131,9 @@ func keyframeTimes(ctx context.Context, bin ffmpeg.Binaries, path string, start,
 	return times, nil
 }
 
-// Args builds the ffmpeg arguments for a sampling run of w x h frames.
-func Args(r Request, w, h int) []string {
+// Args builds the ffmpeg arguments for a sampling run of w x h frames;
+// with keyframes only, every keeps one keyframe in every that many.
+func Args(r Request, w, h, every int) []string {
 	args := []string{"-nostdin", "-v", "error"}
 	if r.KeyframesOnly {
 		args = append(args, "-skip_frame", "nokey")
@@ -134,6 +152,9 @@ func Args(r Request, w, h int) []string {
 	args = append(args, "-i", r.Path, "-map", "0:v:0", "-an")
 	if r.KeyframesOnly {
 		vf = fmt.Sprintf("scale=%d:%d:flags=fast_bilinear,format=rgb24", w, h)
+		if every > 1 {
+			vf = fmt.Sprintf("select='not(mod(n\\,%d))',%s", every, vf)
+		}
 		args = append(args, "-fps_mode", "passthrough")
 	}
 	return append(args, "-vf", vf, "-f", "rawvideo", "-")

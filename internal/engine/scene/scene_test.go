@@ -108,3 +108,26 @@ func TestSampleRealVideo(t *testing.T) {
 		t.Fatalf("span cuts = %v, want one near 1 s", cuts)
 	}
 }
+
+// An all-intra source has a keyframe per frame: the scan keeps at most
+// MaxFrames of them, evenly, with their true times.
+func TestKeyframesAreThinned(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed")
+	}
+	p := filepath.Join(t.TempDir(), "intra.mp4")
+	if err := (ffmpeg.Binaries{}).Run(context.Background(), time.Minute, "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=160x90:r=25:d=8",
+		"-c:v", "libx264", "-preset", "ultrafast", "-g", "1", p); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Sample(context.Background(), ffmpeg.Binaries{}, Request{Path: p, SrcW: 160, SrcH: 90, Side: 160, KeyframesOnly: true, MaxFrames: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Frames) < 18 || len(f.Frames) > 20 {
+		t.Fatalf("%d frames from 200 keyframes, want about 20", len(f.Frames))
+	}
+	if step := f.Frames[1].T - f.Frames[0].T; math.Abs(step-0.4) > 0.01 || math.Abs(f.Frames[len(f.Frames)-1].T-0.4*float64(len(f.Frames)-1)) > 0.05 {
+		t.Fatalf("frame times %v, %v ... %v", f.Frames[0].T, f.Frames[1].T, f.Frames[len(f.Frames)-1].T)
+	}
+}

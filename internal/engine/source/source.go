@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
+	"github.com/clipmill/clipmill/internal/netguard"
 )
 
 // Error is something wrong with the input itself, as opposed to a failure of
@@ -60,10 +62,10 @@ func Fetch(ctx context.Context, input, dir string, lim Limits, client *http.Clie
 	}
 	u, err := url.Parse(input)
 	if err != nil || u.Host == "" {
-		return "", badInput(input, "is not a valid URL")
+		return "", badInput(DisplayName(input), "is not a valid URL")
 	}
 	if u.Scheme != "https" && !(u.Scheme == "http" && lim.AllowHTTP) {
-		return "", badInput(input, "only https URLs are supported")
+		return "", badInput(redact(u), "only https URLs are supported")
 	}
 	if client == nil {
 		client = http.DefaultClient
@@ -75,14 +77,11 @@ func Fetch(ctx context.Context, input, dir string, lim Limits, client *http.Clie
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, input, nil)
 	if err != nil {
-		return "", badInput(input, "is not a valid URL")
+		return "", badInput(redact(u), "is not a valid URL")
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
-			return "", badInput(redact(u), "download timed out")
-		}
-		return "", badInput(redact(u), "download failed: %v", unwrapURLError(err))
+		return "", badInput(redact(u), "%s", downloadFailure(ctx, err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -122,6 +121,19 @@ func Fetch(ctx context.Context, input, dir string, lim Limits, client *http.Clie
 	return dst, nil
 }
 
+// DisplayName is how an input is named in messages and logs: a URL loses
+// its query and user info, which for presigned URLs hold credentials.
+func DisplayName(input string) string {
+	if !strings.Contains(input, "://") {
+		return input
+	}
+	u, err := url.Parse(input)
+	if err != nil {
+		return "the source URL"
+	}
+	return redact(u)
+}
+
 // redact drops the query, which for presigned URLs holds credentials.
 func redact(u *url.URL) string {
 	c := *u
@@ -130,12 +142,20 @@ func redact(u *url.URL) string {
 	return c.String()
 }
 
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
+// downloadFailure says why a download failed without telling what the
+// server's network looks like inside: which names resolve, to which
+// private addresses, which ports answer.
+func downloadFailure(ctx context.Context, err error) string {
+	var dns *net.DNSError
+	switch {
+	case ctx.Err() != nil:
+		return "download timed out"
+	case errors.Is(err, netguard.ErrBlocked):
+		return "is on an address this server does not fetch from (loopback, private, link-local or similar)"
+	case errors.As(err, &dns):
+		return "download failed: its host name could not be resolved"
 	}
-	return err
+	return "download failed: the connection to its host failed"
 }
 
 // Info is what the later stages need to know about the source.
