@@ -67,9 +67,10 @@ type Local struct {
 	runs     sync.WaitGroup
 
 	mu       sync.Mutex
-	started  map[string]bool   // execution names, as Step Functions keeps them
-	seen     map[string]string // inbox key -> size/mtime already submitted
-	pending  map[string]string // inbox key -> size/mtime seen once, waiting to settle
+	started  map[string]*execution // by name, as Step Functions keeps them
+	running  map[string]bool       // executions running in this process
+	seen     map[string]string     // inbox key -> size/mtime already submitted
+	pending  map[string]string     // inbox key -> size/mtime seen once, waiting to settle
 	statePth string
 	active   int
 	scans    int
@@ -89,7 +90,7 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 			return nil, fmt.Errorf("data folder: %w", err)
 		}
 	}
-	l := &Local{cfg: cfg, started: map[string]bool{}, seen: map[string]string{}, pending: map[string]string{},
+	l := &Local{cfg: cfg, started: map[string]*execution{}, running: map[string]bool{}, seen: map[string]string{}, pending: map[string]string{},
 		statePth: filepath.Join(cfg.DataDir, ".clipmill", "executions.json"), idle: make(chan struct{}, 1)}
 	if b, err := os.ReadFile(l.statePth); err == nil {
 		json.Unmarshal(b, &l.started)
@@ -97,7 +98,7 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 
 	// The S3 endpoint: the bucket is the data folder itself, so a file
 	// copied into inbox/ and an object uploaded through S3 are the same.
-	fs := afero.NewBasePathFs(afero.NewOsFs(), cfg.DataDir)
+	fs := hiddenFs{afero.NewBasePathFs(afero.NewOsFs(), cfg.DataDir)}
 	backend, err := s3afero.SingleBucket(Bucket, fs, afero.NewMemMapFs())
 	if err != nil {
 		return nil, fmt.Errorf("s3: %w", err)
@@ -150,6 +151,7 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 		Retries: 3, Log: cfg.Log,
 	}
 	l.machine = statemachine.Pipeline
+	l.resume()
 	go l.watch(work)
 	return l, nil
 }
@@ -186,18 +188,54 @@ func (l *Local) Close() error {
 // already ran: Step Functions' ExecutionAlreadyExists, counted as success.
 func (l *Local) Start(ctx context.Context, name string, input pipeline.Execution) error {
 	l.mu.Lock()
-	if l.started[name] {
+	if rec, ok := l.started[name]; ok && (rec.Done || l.running[name]) {
 		l.mu.Unlock()
 		l.cfg.Log.Info("execution already exists", "name", name)
 		return nil
 	}
-	l.started[name] = true
-	l.active++
-	b, _ := json.MarshalIndent(l.started, "", "  ")
+	l.started[name] = &execution{Input: input}
 	l.mu.Unlock()
-	if err := os.WriteFile(l.statePth, b, 0o644); err != nil {
+	if err := l.save(); err != nil {
 		return err
 	}
+	return l.run(name, input)
+}
+
+// execution is what executions.json keeps of each one, so that a run
+// stopped with the process (Ctrl-C) resumes at the next start, while a
+// finished one is never run again.
+type execution struct {
+	Input pipeline.Execution `json:"input"`
+	Done  bool               `json:"done"`
+}
+
+func (l *Local) save() error {
+	l.mu.Lock()
+	b, _ := json.MarshalIndent(l.started, "", "  ")
+	l.mu.Unlock()
+	return os.WriteFile(l.statePth, b, 0o644)
+}
+
+// resume runs again the executions a stopped process left unfinished; each
+// step is idempotent, so running from the start is safe.
+func (l *Local) resume() {
+	l.mu.Lock()
+	var todo []string
+	for name, rec := range l.started {
+		if !rec.Done {
+			todo = append(todo, name)
+		}
+	}
+	l.mu.Unlock()
+	for _, name := range todo {
+		l.cfg.Log.Info("resuming an unfinished execution", "name", name)
+		if err := l.run(name, l.started[name].Input); err != nil {
+			l.cfg.Log.Error("resume", "name", name, "err", err)
+		}
+	}
+}
+
+func (l *Local) run(name string, input pipeline.Execution) error {
 	m, err := asl.Parse(l.machine, map[string]string{"PollFunctionArn": "poll", "StoreFunctionArn": "store"})
 	if err != nil {
 		return err
@@ -205,13 +243,29 @@ func (l *Local) Start(ctx context.Context, name string, input pipeline.Execution
 	m.Tasks["poll"] = task(l.pipe.Poll)
 	m.Tasks["store"] = task(l.pipe.Store)
 	in, _ := json.Marshal(input)
+	l.mu.Lock()
+	l.running[name] = true
+	l.active++
+	l.mu.Unlock()
 	// The execution outlives the event that started it, not the pipeline.
 	l.runs.Go(func() {
 		out, err := m.Run(l.work, in)
-		l.report(input, out, err)
+		stopped := l.work.Err() != nil // the process is stopping: resume later
+		if !stopped {
+			l.report(input, out, err)
+		}
 		l.mu.Lock()
 		l.active--
+		delete(l.running, name)
+		if !stopped {
+			l.started[name].Done = true
+		}
 		l.mu.Unlock()
+		if !stopped {
+			if err := l.save(); err != nil {
+				l.cfg.Log.Error("save executions", "err", err)
+			}
+		}
 		select {
 		case l.idle <- struct{}{}:
 		default:

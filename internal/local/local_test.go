@@ -124,3 +124,45 @@ func TestDropFolder(t *testing.T) {
 		t.Fatal("re-uploading the same bytes changed something")
 	}
 }
+
+// The S3 endpoint serves the bucket, never the state folder beside it:
+// the server's key, secrets and database stay out of reach.
+func TestStateIsHiddenFromS3(t *testing.T) {
+	data := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l, err := Start(ctx, Config{DataDir: data, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	os.WriteFile(filepath.Join(data, "inbox", "notes.txt"), []byte("visible"), 0o644)
+	client := s3.New(s3.Options{BaseEndpoint: aws.String(l.S3URL), UsePathStyle: true, Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
+	for _, key := range []string{".clipmill/server/api-key", ".clipmill/server/url-secret", ".clipmill/server/clipmill.db"} {
+		if _, err := os.Stat(filepath.Join(data, key)); err != nil {
+			t.Fatalf("%s should exist on disk: %v", key, err)
+		}
+		if _, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(Bucket), Key: aws.String(key)}); err == nil {
+			t.Errorf("GET %s through S3 succeeded", key)
+		}
+	}
+	list, err := client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(Bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range list.Contents {
+		keys = append(keys, *o.Key)
+	}
+	if strings.Contains(strings.Join(keys, " "), ".clipmill") || !strings.Contains(strings.Join(keys, " "), "inbox/notes.txt") {
+		t.Errorf("listing %v", keys)
+	}
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(Bucket), Key: aws.String(".clipmill/server/api-key"),
+		Body: strings.NewReader("mine now")}); err == nil {
+		t.Error("PUT into the state folder succeeded")
+	}
+	if b, _ := os.ReadFile(filepath.Join(data, ".clipmill/server/api-key")); strings.Contains(string(b), "mine now") {
+		t.Fatal("the key was overwritten through S3")
+	}
+}
