@@ -114,6 +114,7 @@ func (e *Engine) renderClip(ctx context.Context, job Job, info source.Info, trac
 	err := st.time(StageReframe, func() error {
 		var err error
 		plan, err = reframe.Analyse(ctx, e.FFmpeg, info.Path, info.Width, info.Height, info.FPS, pick.Start, dur, outW, outH)
+		plan.SAR = info.SAR
 		return err
 	})
 	if err != nil {

@@ -52,6 +52,9 @@ type Plan struct {
 	CropW, CropH int // ModeCrop: the crop size in source pixels
 	Shots        []Shot
 	FPS          float64 // output frame rate
+	// SAR, when not 0 or 1, is the source's pixel aspect: its frames are
+	// first stretched to square pixels, which the plan's sizes are in.
+	SAR float64
 }
 
 // Analysis settings: a few small frames per second is enough to find shots
@@ -259,6 +262,10 @@ func clampInt(v, lo, hi int) int {
 func (p Plan) Filter() string {
 	ow, oh := p.OutW, p.OutH
 	var chain string
+	prefix := ""
+	if p.SAR > 0 && math.Abs(p.SAR-1) > 0.001 {
+		prefix = fmt.Sprintf("scale=%d:%d,setsar=1,", p.SrcW, p.SrcH)
+	}
 	switch p.Mode {
 	case ModeCrop:
 		chain = fmt.Sprintf("crop=w=%d:h=%d:x=%s:y=%s,scale=%d:%d",
@@ -275,7 +282,7 @@ func (p Plan) Filter() string {
 	default:
 		chain = fmt.Sprintf("scale=%d:%d:force_original_aspect_ratio=increase,crop=%d:%d", ow, oh, ow, oh)
 	}
-	chain += ",setsar=1"
+	chain = prefix + chain + ",setsar=1"
 	if p.FPS > 0 {
 		chain += fmt.Sprintf(",fps=%s", trimFloat(p.FPS))
 	}

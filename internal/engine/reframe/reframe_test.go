@@ -184,3 +184,19 @@ func checkFilter(t *testing.T, src string, p Plan) {
 		t.Fatalf("output is %s, want %s", got, want)
 	}
 }
+
+// A source with non-square pixels (1440x1080 shown as 16:9) is stretched
+// to its display shape before anything else, so it is not squeezed.
+func TestAnamorphicSource(t *testing.T) {
+	needFFmpeg(t)
+	p := Plan{Mode: ModeScale, SrcW: 1920, SrcH: 1080, OutW: 1920, OutH: 1080, SAR: 4.0 / 3}
+	if f := p.Filter(); !strings.HasPrefix(f, "scale=1920:1080,setsar=1,") {
+		t.Fatalf("filter %q", f)
+	}
+	src := filepath.Join(t.TempDir(), "hdv.mp4")
+	if err := (ffmpeg.Binaries{}).Run(context.Background(), time.Minute, "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=1440x1080:r=25:d=1",
+		"-vf", "setsar=4/3", "-c:v", "libx264", "-preset", "ultrafast", src); err != nil {
+		t.Fatal(err)
+	}
+	checkFilter(t, src, p)
+}

@@ -163,8 +163,11 @@ type Info struct {
 	Path     string
 	Title    string  // the container's title tag, else the file name
 	Duration float64 // seconds
-	Width    int     // display size, after rotation
+	Width    int     // display size: after rotation, in square pixels
 	Height   int
+	// SAR is the width of a pixel over its height: 1 for most video, 4/3
+	// for a 1440x1080 source shown as 16:9. Width already accounts for it.
+	SAR      float64
 	FPS      float64
 	HasAudio bool
 	Size     int64
@@ -232,6 +235,7 @@ type probeJSON struct {
 		Width        int               `json:"width"`
 		Height       int               `json:"height"`
 		AvgFrameRate string            `json:"avg_frame_rate"`
+		SAR          string            `json:"sample_aspect_ratio"`
 		RFrameRate   string            `json:"r_frame_rate"`
 		Duration     string            `json:"duration"`
 		Disposition  map[string]int    `json:"disposition"`
@@ -265,6 +269,17 @@ func parseProbe(data []byte) (Info, error) {
 			}
 			video = true
 			info.Width, info.Height = s.Width, s.Height
+			// Non-square pixels: the display width is the stored one times
+			// the pixel's aspect (reframing works in display pixels).
+			info.SAR = 1
+			if n, d, ok := strings.Cut(s.SAR, ":"); ok {
+				num, e1 := strconv.Atoi(n)
+				den, e2 := strconv.Atoi(d)
+				if e1 == nil && e2 == nil && num > 0 && den > 0 && num != den {
+					info.SAR = float64(num) / float64(den)
+					info.Width = int(math.Round(float64(s.Width)*info.SAR/2)) * 2
+				}
+			}
 			rot := 0.0
 			if r, err := strconv.ParseFloat(s.Tags["rotate"], 64); err == nil {
 				rot = r

@@ -127,6 +127,11 @@ func TestParseProbeRotation(t *testing.T) {
 	if info.Width != 1080 || info.Height != 1920 || !info.HasAudio || info.Duration != 12.5 || info.FPS < 29.9 || info.FPS > 30 {
 		t.Fatalf("info = %+v", info)
 	}
+	// Non-square pixels: 1440x1080 at 4:3 is shown 1920x1080.
+	j = `{"streams":[{"codec_type":"video","width":1440,"height":1080,"sample_aspect_ratio":"4:3","avg_frame_rate":"25/1"}],"format":{"duration":"5"}}`
+	if info, err := parseProbe([]byte(j)); err != nil || info.Width != 1920 || info.Height != 1080 || info.SAR < 1.33 || info.SAR > 1.34 {
+		t.Fatalf("anamorphic: %+v %v", info, err)
+	}
 	// Cover art is not a video stream.
 	j = `{"streams":[{"codec_type":"audio"},{"codec_type":"video","width":500,"height":500,"disposition":{"attached_pic":1}}],"format":{"duration":"100"}}`
 	if _, err := parseProbe([]byte(j)); err == nil || !strings.Contains(err.Error(), "audio only") {
