@@ -36,6 +36,8 @@ func DecodeSettings(body []byte, opts Options) (CreateRequest, error) {
 }
 
 func decodeRequest(body []byte, opts Options, withVideo bool) (CreateRequest, error) {
+	// Windows editors save settings files with a byte order mark.
+	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
 	// encoding/json would quietly turn invalid UTF-8 into U+FFFD.
 	if !utf8.Valid(body) {
 		return CreateRequest{}, invalidBody("The request body is not valid UTF-8.")

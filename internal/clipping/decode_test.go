@@ -314,6 +314,9 @@ func TestDecodeSettings(t *testing.T) {
 		req.OutputSettings.AspectRatio != clipping.AspectSquare || !req.OutputSettings.Captions || req.Video != (clipping.Video{}) {
 		t.Fatalf("decoded %+v", req)
 	}
+	if _, err := clipping.DecodeSettings([]byte("\xef\xbb\xbf{\"title\":\"Notepad\"}"), clipping.Options{}); err != nil {
+		t.Errorf("a settings file with a byte order mark: %v", err)
+	}
 	for body, param := range map[string]string{
 		`{"video":{"type":"url","url":"https://x/a.mp4"}}`:   "video",
 		`{"output_settings":{"duration_types":["90"]}}`:      "output_settings.duration_types",

@@ -2,6 +2,7 @@ package captions
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 
 	"golang.org/x/image/font"
@@ -143,7 +145,10 @@ func matchFont(family string, bold bool) (string, error) {
 	if bold {
 		pattern += ":bold"
 	}
-	out, err := exec.Command("fc-match", "-f", "%{file}\n%{family}\n", pattern).Output()
+	// A cold fontconfig cache can take seconds to build; never forever.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "fc-match", "-f", "%{file}\n%{family}\n", pattern).Output()
 	if err != nil {
 		return "", fmt.Errorf("fc-match %q: %w", pattern, err)
 	}
