@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
 
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/engine"
@@ -22,7 +23,7 @@ func (h *handler) uploadRaw(w http.ResponseWriter, r *http.Request) {
 		writeError(w, clipping.ErrUnsupportedMediaType(r.Header.Get("Content-Type"), "video/*"))
 		return
 	}
-	h.saveAsset(w, r, r.Body, mt)
+	h.saveAsset(w, r, r.Body, mt, "")
 }
 
 // uploadForm is POST /v3/assets: a multipart form whose field "file" is
@@ -64,7 +65,7 @@ func (h *handler) uploadForm(w http.ResponseWriter, r *http.Request) {
 			writeError(w, clipping.ErrUnsupportedMediaType(part.Header.Get("Content-Type"), "video/*"))
 			return
 		}
-		h.saveAsset(w, r, part, mt)
+		h.saveAsset(w, r, part, mt, part.FileName())
 		return
 	}
 }
@@ -88,15 +89,17 @@ func tooBig(err error) bool {
 }
 
 // saveAsset streams src to the assets folder under a new id, refusing more
-// than MaxUpload bytes, and records it.
-func (h *handler) saveAsset(w http.ResponseWriter, r *http.Request, src io.Reader, mimeType string) {
-	dir := filepath.Join(h.DataDir, "assets")
+// than MaxUpload bytes, and records it. The file keeps the name it was
+// uploaded with (made safe), under a folder named by the id: a job on it is
+// titled by that name, as a job on a URL is by the URL's file name.
+func (h *handler) saveAsset(w http.ResponseWriter, r *http.Request, src io.Reader, mimeType, name string) {
+	id := engine.NewID()
+	dir := filepath.Join(h.DataDir, "assets", id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	id := engine.NewID()
-	final := filepath.Join(dir, id)
+	final := filepath.Join(dir, safeName(name, "upload"))
 	f, err := os.CreateTemp(dir, id+".part-")
 	if err != nil {
 		h.fail(w, r, err)
@@ -129,12 +132,18 @@ func (h *handler) saveAsset(w http.ResponseWriter, r *http.Request, src io.Reade
 		h.fail(w, r, err)
 		return
 	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(dir)
+		}
+	}()
 	a := &store.Asset{ID: id, Owner: ownerOf(r), Path: final, MimeType: mimeType, Size: n, CreatedAt: h.Now()}
 	if err := h.Store.CreateAsset(r.Context(), a); err != nil {
-		os.Remove(final)
 		h.fail(w, r, err)
 		return
 	}
+	ok = true
 	u := h.Files.URL(h.PublicURL, "/assets/"+id, h.Files.Expiry(h.Now()))
 	writeJSON(w, http.StatusOK, clipping.Data[clipping.Asset]{Data: clipping.Asset{
 		AssetID: id, URL: u, MimeType: mimeType, SizeBytes: n,
@@ -155,4 +164,27 @@ func (d *diskWriter) Write(p []byte) (int, error) {
 		return n, &diskError{err}
 	}
 	return n, nil
+}
+
+// safeName keeps the letters, digits and a few marks of an uploaded file's
+// base name, so it can name a file on disk; def when nothing is left.
+func safeName(name, def string) string {
+	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_', r == ' ':
+			b.WriteRune(r)
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	s := strings.Trim(b.String(), ". ")
+	if len(s) > 120 {
+		s = s[:120]
+	}
+	if s == "" {
+		return def
+	}
+	return s
 }

@@ -954,7 +954,7 @@ func TestOpenAPIScenario(t *testing.T) {
 		}
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			parts, _ := filepath.Glob(filepath.Join(ts.DataDir, "assets", "*.part-*"))
+			parts, _ := filepath.Glob(filepath.Join(ts.DataDir, "assets", "*", "*.part-*"))
 			if len(parts) > 0 {
 				break
 			}

@@ -32,12 +32,11 @@ func DecodeCreateRequest(body []byte, opts Options) (CreateRequest, error) {
 // create request without its video (output_settings, title,
 // input_language, callback_url, callback_id), checked by the same rules.
 func DecodeSettings(body []byte, opts Options) (CreateRequest, error) {
-	return decodeRequest(body, opts, false)
+	// Windows editors save files with a byte order mark; an API body has none.
+	return decodeRequest(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")), opts, false)
 }
 
 func decodeRequest(body []byte, opts Options, withVideo bool) (CreateRequest, error) {
-	// Windows editors save settings files with a byte order mark.
-	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
 	// encoding/json would quietly turn invalid UTF-8 into U+FFFD.
 	if !utf8.Valid(body) {
 		return CreateRequest{}, invalidBody("The request body is not valid UTF-8.")
