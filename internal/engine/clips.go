@@ -96,6 +96,12 @@ func (e *Engine) renderAll(ctx context.Context, job Job, info source.Info, track
 			}, st)
 			if c.Err != nil {
 				e.log().Error("clip failed", "clip", c.ID, "err", c.Err)
+				// What the clip wrote before it failed is no use to anyone.
+				for _, f := range []string{c.Video, c.Thumbnail, c.SRT, c.VTT} {
+					if f != "" {
+						os.Remove(filepath.Join(job.OutDir, f))
+					}
+				}
 				c.Video, c.Thumbnail, c.SRT, c.VTT = "", "", "", ""
 				p.clipPart(1 - done) // a failed clip is finished too
 			}
