@@ -107,14 +107,17 @@ func clipCmd(args []string, stdout, stderr io.Writer) error {
 	if n := len([]rune(*title)); n > 255 {
 		return usageError{fmt.Sprintf("--title: is %d characters, at most 255 are allowed", n)}
 	}
+	var words *transcript.Transcript
 	if *transcriptF != "" {
 		if _, err := os.Stat(*transcriptF); err != nil {
 			return usageError{fmt.Sprintf("--transcript: %s: no such file", *transcriptF)}
 		}
 		// Read it now, so a broken file fails before any work starts.
-		if _, err := transcript.Load(*transcriptF); err != nil {
+		tr, err := transcript.Load(*transcriptF)
+		if err != nil {
 			return err
 		}
+		words = &tr
 	}
 	eng := &engine.Engine{Workers: *workers, Encoder: render.Encoder{Preset: *preset},
 		Download: source.Limits{MaxBytes: *maxDownload, Timeout: *dlTimeout}}
@@ -156,7 +159,7 @@ func clipCmd(args []string, stdout, stderr io.Writer) error {
 
 	bar := newProgressBar(stderr)
 	job := engine.Job{Input: input, Title: *title, Language: lang, Settings: settings,
-		TranscriptFile: *transcriptF, OutDir: *out}
+		Transcript: words, OutDir: *out}
 	res, runErr := eng.Run(ctx, job, bar)
 	bar.finish()
 

@@ -28,11 +28,6 @@ import (
 	"github.com/clipmill/clipmill/internal/engine/transcript"
 )
 
-// Transcriber recognises the words of a whole audio track.
-type Transcriber interface {
-	Transcribe(ctx context.Context, track *audio.Track, language string, progress func(float64)) (transcript.Transcript, error)
-}
-
 // Engine holds what every job shares.
 type Engine struct {
 	FFmpeg ffmpeg.Binaries
@@ -49,12 +44,14 @@ type Engine struct {
 
 // Job is one clipping request.
 type Job struct {
-	Input          string // a local path or an https URL
-	Title          string // "" takes the source's title
-	Language       string // ISO-639-1; "" detects
-	Settings       clipping.OutputSettings
-	TranscriptFile string // use this transcript instead of recognising speech
-	OutDir         string // where the clip files are written
+	Input    string // a local path or an https URL
+	Title    string // "" takes the source's title
+	Language string // ISO-639-1; "" detects
+	Settings clipping.OutputSettings
+	// Transcript, when set, is used instead of recognising speech (a file
+	// the user has, already read with transcript.Load).
+	Transcript *transcript.Transcript
+	OutDir     string // where the clip files are written
 }
 
 // Clip is one finished (or failed) clip. Its files are named by ID in the
@@ -173,7 +170,7 @@ func (e *Engine) Run(ctx context.Context, job Job, ev Events) (*Result, error) {
 		return nil, fmt.Errorf("create work folder: %w", err)
 	}
 	defer os.RemoveAll(work)
-	p := newProgress(ev, job.TranscriptFile == "")
+	p := newProgress(ev, job.Transcript == nil)
 
 	// 1. Source.
 	p.stage(StageSource, 0)
@@ -227,13 +224,9 @@ func (e *Engine) Run(ctx context.Context, job Job, ev Events) (*Result, error) {
 		}
 	} else {
 		noSpeech = "The source has no audio track"
-		if job.TranscriptFile != "" {
+		if job.Transcript != nil {
 			// Captions from a file still make sense on a silent video.
-			tr, err := transcript.Load(job.TranscriptFile)
-			if err != nil {
-				return nil, &StageError{StageTranscript, err}
-			}
-			words, res.Language, noSpeech = tr.Words, tr.Language, ""
+			words, res.Language, noSpeech = job.Transcript.Words, job.Transcript.Language, ""
 		}
 	}
 	if res.Language == "" {
@@ -277,8 +270,8 @@ func (e *Engine) Run(ctx context.Context, job Job, ev Events) (*Result, error) {
 
 // transcript reads the user's transcript file, or recognises the track.
 func (e *Engine) transcript(ctx context.Context, job Job, track *audio.Track, work string, progress func(float64)) (transcript.Transcript, error) {
-	if job.TranscriptFile != "" {
-		return transcript.Load(job.TranscriptFile)
+	if job.Transcript != nil {
+		return *job.Transcript, nil
 	}
 	rec := e.Speech
 	if rec == nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/clipmill/clipmill/internal/engine/render"
 	"github.com/clipmill/clipmill/internal/engine/source"
 	"github.com/clipmill/clipmill/internal/engine/speech"
+	"github.com/clipmill/clipmill/internal/engine/transcript"
 	"github.com/clipmill/clipmill/internal/sample"
 )
 
@@ -71,7 +72,7 @@ func TestRunReportsProgressAndClips(t *testing.T) {
 	s := clipping.DefaultOutputSettings()
 	s.DurationTypes = []clipping.DurationType{clipping.Duration30, clipping.Duration30}
 	s.AspectRatio = clipping.AspectSquare
-	res, err := e.Run(context.Background(), Job{Input: tk.Video, Settings: s, TranscriptFile: tk.SRT, OutDir: out}, rec)
+	res, err := e.Run(context.Background(), Job{Input: tk.Video, Settings: s, Transcript: load(t, tk.SRT), OutDir: out}, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +127,7 @@ func TestRunCancelStopsPromptly(t *testing.T) {
 	}()
 	start := time.Now()
 	e := &Engine{Encoder: render.Encoder{Preset: "veryfast"}}
-	_, err := e.Run(ctx, Job{Input: tk.Video, Settings: clipping.DefaultOutputSettings(), TranscriptFile: tk.SRT, OutDir: out}, rec)
+	_, err := e.Run(ctx, Job{Input: tk.Video, Settings: clipping.DefaultOutputSettings(), Transcript: load(t, tk.SRT), OutDir: out}, rec)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want cancelled", err)
 	}
@@ -173,4 +174,13 @@ func TestRunRefusesBadSettings(t *testing.T) {
 	if ce, ok := clipping.AsError(err); !ok || *ce.Param != "output_settings.duration_types" {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+func load(t *testing.T, path string) *transcript.Transcript {
+	t.Helper()
+	tr, err := transcript.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tr
 }
