@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
@@ -393,7 +392,6 @@ func TestManifestShape(t *testing.T) {
 			t.Errorf("clip aspect %v, url %v (want relative to the folder)", m["aspect_ratio"], m["video_url"])
 		}
 	}
-	_ = time.Now
 }
 
 // With --speech openai, the audio goes to an OpenAI-compatible endpoint: a

@@ -17,8 +17,6 @@ import (
 type Encoder struct {
 	Preset string // x264 preset; default "veryfast"
 	CRF    int    // default 20
-	// Threads limits x264's threads; 0 lets x264 choose.
-	Threads int
 }
 
 func (e Encoder) preset() string {
@@ -49,9 +47,6 @@ func (e Encoder) VideoArgs(fps float64) []string {
 	if fps > 0 {
 		// A keyframe every two seconds keeps seeking in players snappy.
 		args = append(args, "-g", strconv.Itoa(int(math.Round(2*fps))))
-	}
-	if e.Threads > 0 {
-		args = append(args, "-threads", strconv.Itoa(e.Threads))
 	}
 	return args
 }

@@ -42,7 +42,7 @@ func TestArgsGolden(t *testing.T) {
 	golden(t, "args_veryfast.golden", strings.Join(Encoder{}.Args(c), "\n")+"\n")
 
 	silent := Clip{Source: "/src/silent.mkv", Start: 0, Dur: 30, Video: "scale=1080:1080,setsar=1", FPS: 30, Out: "c2.mp4"}
-	golden(t, "args_ultrafast_silent.golden", strings.Join(Encoder{Preset: "ultrafast", Threads: 2}.Args(silent), "\n")+"\n")
+	golden(t, "args_ultrafast_silent.golden", strings.Join(Encoder{Preset: "ultrafast"}.Args(silent), "\n")+"\n")
 }
 
 func ptr(v float64) *float64 { return &v }
