@@ -57,37 +57,7 @@ func TestTwoStores(t *testing.T) {
 	}
 
 	t.Run("ClaimJob", func(t *testing.T) {
-		var (
-			wg      sync.WaitGroup
-			mu      sync.Mutex
-			claimed = map[string]int{}
-		)
-		for i := range 20 {
-			wg.Go(func() {
-				for {
-					j, err := stores[i%2].ClaimJob(ctx)
-					if errors.Is(err, store.ErrNotFound) {
-						return
-					}
-					if err != nil {
-						t.Errorf("ClaimJob: %v", err)
-						return
-					}
-					mu.Lock()
-					claimed[j.ID]++
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
-		if len(claimed) != jobs {
-			t.Errorf("%d jobs claimed, want %d", len(claimed), jobs)
-		}
-		for id, n := range claimed {
-			if n != 1 {
-				t.Errorf("job %s claimed %d times", id, n)
-			}
-		}
+		storetest.ClaimEachOnce(t, jobs, 20, func(i int) store.Store { return stores[i%2] })
 	})
 
 	t.Run("UpdateJob", func(t *testing.T) {

@@ -628,40 +628,7 @@ func testClaimConcurrent(t *testing.T, s store.Store) {
 	for i := range jobs {
 		create(t, s, newJob(fmt.Sprintf("job-%02d", i), "o", t0.Add(time.Duration(i)*time.Second)))
 	}
-	var (
-		mu      sync.Mutex
-		claimed = map[string]int{}
-		wg      sync.WaitGroup
-	)
-	for range claimers {
-		wg.Go(func() {
-			for {
-				j, err := s.ClaimJob(t.Context())
-				if errors.Is(err, store.ErrNotFound) {
-					return
-				}
-				if err != nil {
-					t.Errorf("ClaimJob: %v", err)
-					return
-				}
-				mu.Lock()
-				claimed[j.ID]++
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if len(claimed) != jobs {
-		t.Errorf("%d jobs claimed, want %d: %v", len(claimed), jobs, claimed)
-	}
-	for id, n := range claimed {
-		if n != 1 {
-			t.Errorf("job %s claimed %d times", id, n)
-		}
-		if j := get(t, s, "", id); j.Attempts != 1 || j.Resource.Status != clipping.JobRunning {
-			t.Errorf("job %s: attempts %d, status %s; want 1, running", id, j.Attempts, j.Resource.Status)
-		}
-	}
+	ClaimEachOnce(t, jobs, claimers, func(int) store.Store { return s })
 }
 
 func testJobsWithStatus(t *testing.T, s store.Store) {
@@ -883,4 +850,43 @@ func testAssets(t *testing.T, s store.Store) {
 		t.Error("CreateAsset with a used ID: no error")
 	}
 	check("", b)
+}
+
+// ClaimEachOnce races claimers goroutines calling ClaimJob on the store
+// that storeFor gives each (one store, or several sharing a file) until
+// none is pending, and checks that each of the jobs was claimed exactly
+// once.
+func ClaimEachOnce(t *testing.T, jobs, claimers int, storeFor func(claimer int) store.Store) {
+	t.Helper()
+	var (
+		mu      sync.Mutex
+		claimed = map[string]int{}
+		wg      sync.WaitGroup
+	)
+	for i := range claimers {
+		wg.Go(func() {
+			for {
+				j, err := storeFor(i).ClaimJob(t.Context())
+				if errors.Is(err, store.ErrNotFound) {
+					return
+				}
+				if err != nil {
+					t.Errorf("ClaimJob: %v", err)
+					return
+				}
+				mu.Lock()
+				claimed[j.ID]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(claimed) != jobs {
+		t.Errorf("%d jobs claimed, want %d: %v", len(claimed), jobs, claimed)
+	}
+	for id, n := range claimed {
+		if n != 1 {
+			t.Errorf("job %s claimed %d times", id, n)
+		}
+	}
 }
