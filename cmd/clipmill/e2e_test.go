@@ -21,23 +21,12 @@ import (
 	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
 	"github.com/clipmill/clipmill/internal/engine/selection"
 	"github.com/clipmill/clipmill/internal/sample"
+	"github.com/clipmill/clipmill/internal/sample/sampletest"
 )
 
 // These end-to-end tests run the real command on media generated here:
 // espeak-ng speech over testsrc2, rendered by real ffmpeg. They take a
 // minute or two; `go test -short` skips them.
-
-func needTools(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end: skipped with -short")
-	}
-	for _, p := range []string{"ffmpeg", "ffprobe", "espeak-ng", "pocketsphinx_continuous"} {
-		if _, err := exec.LookPath(p); err != nil {
-			t.Fatalf("%s is not installed: run scripts/setup.sh", p)
-		}
-	}
-}
 
 var (
 	talksMu sync.Mutex
@@ -182,7 +171,7 @@ func checkClips(t *testing.T, dir string, job clipping.Job, w, h int, audio bool
 // A landscape talk with a face becomes a captioned portrait clip; with
 // captions off, the caption band differs and the rest of the frame does not.
 func TestClipLandscapeTalkToPortrait(t *testing.T) {
-	needTools(t)
+	sampletest.EndToEnd(t)
 	tk := talk(t, "landscape", sample.Options{Seconds: 50, Width: 640, Height: 360})
 	dir := filepath.Join(t.TempDir(), "out")
 	code, stdout, stderr := clipmill("clip", tk.Video, "--transcript", tk.SRT, "--duration", "30",
@@ -258,7 +247,7 @@ func meanDiff(a, b []byte, w int, from, to float64) float64 {
 // A portrait source becomes landscape and square, recognised by
 // pocketsphinx: words and times come out.
 func TestClipPortraitTalkWithSpeechRecognition(t *testing.T) {
-	needTools(t)
+	sampletest.EndToEnd(t)
 	tk := talk(t, "portrait", sample.Options{Seconds: 40, Width: 360, Height: 640})
 	dir := filepath.Join(t.TempDir(), "out")
 	code, _, stderr := clipmill("clip", tk.Video, "--duration", "30", "--aspect", "landscape",
@@ -284,7 +273,7 @@ func TestClipPortraitTalkWithSpeechRecognition(t *testing.T) {
 // A silent source still gets a clip, chosen from the pictures, with a
 // reason that says why there are no captions.
 func TestClipSilentSource(t *testing.T) {
-	needTools(t)
+	sampletest.EndToEnd(t)
 	tk := talk(t, "silent", sample.Options{Seconds: 40, Width: 480, Height: 480, NoAudio: true})
 	dir := filepath.Join(t.TempDir(), "out")
 	code, _, stderr := clipmill("clip", tk.Video, "--duration", "30", "--aspect", "square", "--x264-preset", "ultrafast", "--out", dir)
@@ -302,7 +291,7 @@ func TestClipSilentSource(t *testing.T) {
 // Bad input exits non-zero with one line naming the file or the flag, and
 // never leaves a manifest that claims success.
 func TestBadInput(t *testing.T) {
-	needTools(t)
+	sampletest.EndToEnd(t)
 	dir := t.TempDir()
 	text := filepath.Join(dir, "notes.mp4")
 	os.WriteFile(text, []byte("not a video"), 0o644)
@@ -356,7 +345,7 @@ func TestBadInput(t *testing.T) {
 
 // The manifest is the job resource exactly as the API returns it.
 func TestManifestShape(t *testing.T) {
-	needTools(t)
+	sampletest.EndToEnd(t)
 	tk := talk(t, "landscape", sample.Options{Seconds: 50, Width: 640, Height: 360})
 	dir := filepath.Join(t.TempDir(), "out")
 	code, _, stderr := clipmill("clip", tk.Video, "--transcript", tk.SRT, "--duration", "30,30", "--aspect", "square",
@@ -397,7 +386,7 @@ func TestManifestShape(t *testing.T) {
 // With --speech openai, the audio goes to an OpenAI-compatible endpoint: a
 // local fake here, which answers every piece with words spread over it.
 func TestClipWithOpenAICompatibleSpeech(t *testing.T) {
-	needTools(t)
+	sampletest.EndToEnd(t)
 	tk := talk(t, "landscape", sample.Options{Seconds: 50, Width: 640, Height: 360})
 	var mu sync.Mutex
 	var auth []string

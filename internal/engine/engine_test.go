@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,19 +17,8 @@ import (
 	"github.com/clipmill/clipmill/internal/engine/speech"
 	"github.com/clipmill/clipmill/internal/engine/transcript"
 	"github.com/clipmill/clipmill/internal/sample"
+	"github.com/clipmill/clipmill/internal/sample/sampletest"
 )
-
-func needTools(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end: skipped with -short")
-	}
-	for _, p := range []string{"ffmpeg", "espeak-ng"} {
-		if _, err := exec.LookPath(p); err != nil {
-			t.Fatalf("%s is not installed: run scripts/setup.sh", p)
-		}
-	}
-}
 
 type recorder struct {
 	mu       sync.Mutex
@@ -64,7 +52,7 @@ func talk(t *testing.T, seconds float64) *sample.Result {
 // Progress only moves forward, visits the stages in order, ends at 100, and
 // every clip is reported as it finishes.
 func TestRunReportsProgressAndClips(t *testing.T) {
-	needTools(t)
+	sampletest.EndToEnd(t)
 	tk := talk(t, 45)
 	out := t.TempDir()
 	rec := &recorder{}
@@ -105,7 +93,7 @@ func TestRunReportsProgressAndClips(t *testing.T) {
 // A job cancelled in the middle of rendering stops promptly, kills ffmpeg
 // and cleans up.
 func TestRunCancelStopsPromptly(t *testing.T) {
-	needTools(t)
+	sampletest.EndToEnd(t)
 	tk := talk(t, 45)
 	out := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())

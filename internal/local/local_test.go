@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,20 +20,14 @@ import (
 	"github.com/clipmill/clipmill/internal/engine/render"
 	"github.com/clipmill/clipmill/internal/pipeline"
 	"github.com/clipmill/clipmill/internal/sample"
+	"github.com/clipmill/clipmill/internal/sample/sampletest"
 )
 
 // TestDropFolder runs the whole pipeline on one machine: a file copied into
 // inbox/, another uploaded through the S3 endpoint with the AWS SDK, a
 // broken upload, and a re-upload of the same bytes.
 func TestDropFolder(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: skipped with -short")
-	}
-	for _, p := range []string{"ffmpeg", "espeak-ng", "pocketsphinx_continuous"} {
-		if _, err := exec.LookPath(p); err != nil {
-			t.Fatalf("%s is not installed: run scripts/setup.sh", p)
-		}
-	}
+	sampletest.EndToEnd(t)
 	tmp := t.TempDir()
 	talk, err := sample.Generate(context.Background(), ffmpeg.Binaries{}, sample.Options{
 		Seconds: 35, Width: 320, Height: 180, Out: filepath.Join(tmp, "talk.mp4")})

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,6 +22,7 @@ import (
 	"github.com/clipmill/clipmill/internal/engine/render"
 	"github.com/clipmill/clipmill/internal/netguard"
 	"github.com/clipmill/clipmill/internal/sample"
+	"github.com/clipmill/clipmill/internal/sample/sampletest"
 	"github.com/clipmill/clipmill/internal/webhook"
 )
 
@@ -484,14 +484,7 @@ var (
 
 func talk(t *testing.T) *sample.Result {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end: skipped with -short")
-	}
-	for _, p := range []string{"ffmpeg", "espeak-ng", "pocketsphinx_continuous"} {
-		if _, err := exec.LookPath(p); err != nil {
-			t.Fatalf("%s is not installed: run scripts/setup.sh", p)
-		}
-	}
+	sampletest.EndToEnd(t)
 	talkOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "clipmill-server-test-")
 		if err != nil {
