@@ -4,7 +4,9 @@ package api_test
 // openapi.json, kept as tests so they stay fixed.
 
 import (
+	"bytes"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -101,3 +103,39 @@ func TestCutShortUploadDoesNotPoisonItsKey(t *testing.T) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
+
+// API keys are never logged, not even at debug level where every request
+// is: the README promises it.
+func TestKeysAreNeverLogged(t *testing.T) {
+	var logs bytes.Buffer
+	const good, other, wrong = "cm_live_7f3a9c2e", "cm_live_b81d44f0", "cm_wrong_5e6a"
+	ts := newServer(t, func(c *api.Config) {
+		c.Keys = []string{good, other}
+		c.Log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	for _, h := range [][]string{{"x-api-key", good}, {"Authorization", "Bearer " + other}, {"x-api-key", wrong}} {
+		for _, path := range []string{"/v3/ai-clipping", "/v3/ai-clipping/nope", "/openapi.json"} {
+			req, _ := http.NewRequest("GET", ts.URL+path, nil)
+			req.Header.Set(h[0], h[1])
+			res, err := ts.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+		}
+		req, _ := http.NewRequest("POST", ts.URL+"/v3/ai-clipping", strings.NewReader(`{"video":{"type":"url","url":"https://x.test/a.mp4"}}`))
+		req.Header.Set(h[0], h[1])
+		req.Header.Set("Content-Type", "application/json")
+		if res, err := ts.Client().Do(req); err == nil {
+			res.Body.Close()
+		}
+	}
+	if logs.Len() == 0 {
+		t.Fatal("nothing was logged: the test would prove nothing")
+	}
+	for _, k := range []string{good, other, wrong} {
+		if strings.Contains(logs.String(), k) {
+			t.Errorf("the log holds the key %q", k)
+		}
+	}
+}

@@ -59,6 +59,7 @@ type Local struct {
 	S3URL    string // the S3 endpoint any S3 client can use (path style)
 	APIURL   string // the clipmill API the pipeline submits to
 	pipe     *pipeline.Pipeline
+	s3       *s3.Client // the pipeline's own client of the endpoint
 	machine  []byte
 	srv      *server.Server
 	servers  []*http.Server
@@ -138,12 +139,12 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 		return nil, err
 	}
 
-	client := s3.New(s3.Options{
+	l.s3 = s3.New(s3.Options{
 		BaseEndpoint: aws.String(l.S3URL), UsePathStyle: true, Region: "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
 	})
 	l.pipe = &pipeline.Pipeline{
-		Bucket:     &pipeline.S3Bucket{Client: client, Bucket: Bucket},
+		Bucket:     &pipeline.S3Bucket{Client: l.s3, Bucket: Bucket},
 		Backend:    &heygen.Client{BaseURL: l.APIURL, APIKey: strings.TrimSpace(string(key))},
 		BackendURL: l.APIURL, Starter: l, Defaults: cfg.Defaults,
 		Decode:      clipping.Options{AllowHTTP: true},

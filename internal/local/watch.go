@@ -66,8 +66,7 @@ func (l *Local) scan(ctx context.Context) {
 
 func (l *Local) submit(ctx context.Context, key, stamp string) {
 	// The ETag is S3's, from the endpoint: equal bytes, equal ETag.
-	s3b := l.pipe.Bucket.(*pipeline.S3Bucket)
-	head, err := s3b.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(Bucket), Key: aws.String(key)})
+	head, err := l.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(Bucket), Key: aws.String(key)})
 	if err != nil {
 		l.cfg.Log.Warn("inbox file not readable yet", "key", key, "err", err)
 		return
