@@ -56,7 +56,7 @@ func TestRunReportsProgressAndClips(t *testing.T) {
 	tk := talk(t, 45)
 	out := t.TempDir()
 	rec := &recorder{}
-	e := &Engine{Encoder: render.Encoder{Preset: "ultrafast"}}
+	e := &Engine{Encoder: render.Encoder{Preset: "ultrafast"}, Workers: 2}
 	s := clipping.DefaultOutputSettings()
 	s.DurationTypes = []clipping.DurationType{clipping.Duration30, clipping.Duration30}
 	s.AspectRatio = clipping.AspectSquare
@@ -87,6 +87,15 @@ func TestRunReportsProgressAndClips(t *testing.T) {
 		if strings.HasPrefix(e.Name(), ".work-") {
 			t.Errorf("work folder %s left behind", e.Name())
 		}
+	}
+	// The two clips were made at the same time: their stages add up to
+	// clearly more than the clip phase's wall time.
+	var sum time.Duration
+	for _, st := range []string{StageReframe, StageCaptions, StageRender, StageThumbnail} {
+		sum += res.Stats.Stages[st]
+	}
+	if sum < res.Stats.Clips*13/10 {
+		t.Errorf("clip stages took %v in a %v phase: the clips were not made in parallel", sum, res.Stats.Clips)
 	}
 }
 
