@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -138,4 +139,38 @@ func TestKeysAreNeverLogged(t *testing.T) {
 			t.Errorf("the log holds the key %q", k)
 		}
 	}
+}
+
+// Uploads stream to disk: a 64 MB upload costs the server a few buffers,
+// not 64 MB of memory (the README promises it).
+func TestUploadsStreamToDisk(t *testing.T) {
+	ts := newServer(t, func(c *api.Config) { c.MaxUpload = 1 << 30 })
+	const size = 64 << 20
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	req, _ := http.NewRequest("POST", ts.URL+"/v1/asset", io.LimitReader(zeros{}, size))
+	req.ContentLength = size
+	req.Header.Set("x-api-key", key1)
+	req.Header.Set("Content-Type", "video/mp4")
+	res, err := ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	runtime.ReadMemStats(&after)
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"size_bytes":67108864`) {
+		t.Fatalf("upload: %d %s", res.StatusCode, body)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Fatalf("a 64 MB upload allocated %d MB: it is being held in memory", alloc>>20)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
