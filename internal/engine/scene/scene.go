@@ -52,6 +52,26 @@ type Request struct {
 // Sample decodes the span and returns its frames, scaled so the longer side
 // is Side pixels. Frame k is at k/FPS seconds from the span's start.
 func Sample(ctx context.Context, bin ffmpeg.Binaries, r Request) (*Frames, error) {
+	var out *Frames
+	err := Stream(ctx, bin, r, func(f *Frames, fr Frame) error {
+		if out == nil {
+			out = &Frames{W: f.W, H: f.H, FPS: f.FPS}
+		}
+		out.Frames = append(out.Frames, fr)
+		return nil
+	})
+	if out == nil {
+		w, h := fitSide(r.SrcW, r.SrcH, r.Side)
+		out = &Frames{W: w, H: h, FPS: r.FPS}
+	}
+	return out, err
+}
+
+// Stream decodes the span like Sample, but hands each frame to fn as it is
+// decoded instead of keeping them all, so a long span costs the memory of a
+// few frames. f holds the frame size; its Frames stay empty. An error from
+// fn stops the decoding and is returned.
+func Stream(ctx context.Context, bin ffmpeg.Binaries, r Request, fn func(f *Frames, fr Frame) error) error {
 	w, h := fitSide(r.SrcW, r.SrcH, r.Side)
 	var times []float64
 	every := 1
@@ -59,7 +79,7 @@ func Sample(ctx context.Context, bin ffmpeg.Binaries, r Request) (*Frames, error
 	if r.KeyframesOnly {
 		var err error
 		if times, err = keyframeTimes(ctx, bin, r.Path, r.Start, r.Dur); err != nil {
-			return nil, err
+			return err
 		}
 		limit := r.MaxFrames
 		if limit <= 0 {
@@ -80,26 +100,30 @@ func Sample(ctx context.Context, bin ffmpeg.Binaries, r Request) (*Frames, error
 	out := &Frames{W: w, H: h, FPS: r.FPS}
 	done := make(chan error, 1)
 	go func() {
-		err := out.read(pr)
+		k := 0
+		err := out.read(pr, func(fr Frame) error {
+			if r.KeyframesOnly {
+				if k >= len(times) {
+					return nil
+				}
+				fr.T = times[k]
+			}
+			k++
+			return fn(out, fr)
+		})
 		pr.CloseWithError(err) // unblock ffmpeg if reading failed
 		done <- err
 	}()
 	_, err := bin.Exec(ctx, ffmpeg.Opts{Timeout: timeout, Stdout: pw}, args...)
 	pw.Close()
 	rerr := <-done
-	if err != nil {
-		return nil, fmt.Errorf("sample frames: %w", err)
-	}
 	if rerr != nil {
-		return nil, fmt.Errorf("sample frames: %w", rerr)
+		return fmt.Errorf("sample frames: %w", rerr)
 	}
-	if r.KeyframesOnly {
-		out.Frames = out.Frames[:min(len(out.Frames), len(times))]
-		for i := range out.Frames {
-			out.Frames[i].T = times[i]
-		}
+	if err != nil {
+		return fmt.Errorf("sample frames: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
 // keyframeTimes lists the times of the keyframes in a span, relative to its
@@ -171,7 +195,9 @@ func fitSide(w, h, side int) (int, int) {
 	return max(2, int(math.Round(float64(w)*float64(side)/float64(h)/2))*2), side
 }
 
-func (f *Frames) read(r io.Reader) error {
+// read decodes raw RGB frames from r and hands each to fn, with its time,
+// luma and colour histogram.
+func (f *Frames) read(r io.Reader, fn func(Frame) error) error {
 	br := bufio.NewReaderSize(r, 1<<20)
 	rgb := make([]byte, f.W*f.H*3)
 	for k := 0; ; k++ {
@@ -187,7 +213,9 @@ func (f *Frames) read(r io.Reader) error {
 			fr.Gray[i] = uint8((299*int(r) + 587*int(g) + 114*int(b)) / 1000)
 			fr.hist[int(r>>5)<<6|int(g>>5)<<3|int(b>>5)]++
 		}
-		f.Frames = append(f.Frames, fr)
+		if err := fn(fr); err != nil {
+			return err
+		}
 	}
 }
 
@@ -199,7 +227,7 @@ func (f *Frames) Cuts() []float64 {
 	var cuts []float64
 	var recent []float64
 	for i := 1; i < len(f.Frames); i++ {
-		d := 1 - correlation(&f.Frames[i-1].hist, &f.Frames[i].hist)
+		d := Change(&f.Frames[i-1], &f.Frames[i])
 		peak := 0.0
 		for _, v := range recent {
 			peak = math.Max(peak, v)
@@ -213,6 +241,12 @@ func (f *Frames) Cuts() []float64 {
 		}
 	}
 	return cuts
+}
+
+// Change is how much the colours change from frame a to frame b: one minus
+// the correlation of their histograms, 0 for the same picture.
+func Change(a, b *Frame) float64 {
+	return 1 - correlation(&a.hist, &b.hist)
 }
 
 func correlation(a, b *[512]float32) float64 {

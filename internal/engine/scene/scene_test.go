@@ -35,7 +35,11 @@ func TestCutsOnAHardCut(t *testing.T) {
 		}
 	}
 	f := &Frames{W: 16, H: 8, FPS: 2}
-	if err := f.read(bytes.NewReader(frames(seq...))); err != nil {
+	err := f.read(bytes.NewReader(frames(seq...)), func(fr Frame) error {
+		f.Frames = append(f.Frames, fr)
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(f.Frames) != 20 {
