@@ -10,10 +10,13 @@ import (
 
 // Page is what is on screen at once: one or two lines of words, which are
 // the input words with their text trimmed. Start and End are seconds from
-// the clip start.
+// the clip start. MarginV, set by Place, is the ASS event's MarginV: how far
+// above the frame's bottom the text's bottom sits, in pixels; 0 keeps the
+// style's.
 type Page struct {
 	Start, End float64
 	Lines      [][]transcript.Word
+	MarginV    int
 }
 
 // Page breaking and timing, in seconds.
@@ -49,33 +52,39 @@ func aspectOf(width, height int) aspect {
 }
 
 // safeAreas are fractions of the frame width (left, right) and height
-// (bottom, anchor) that captions keep clear of or sit on.
+// (top, bottom, anchor) that captions keep clear of or sit on.
 //   - Portrait (TikTok, Reels, Shorts): the bottom ~20% carries the app's
-//     description, sound and progress bar, and the right ~12% the
-//     like/comment/share buttons. The caption block's bottom sits at 70% of
-//     the height, so the block is centred around two thirds down.
-//   - Square (feed posts): lighter overlays, a strip of ~10% at the bottom.
-//   - Landscape (YouTube, desktop players): the controls in the bottom ~7%.
+//     description, sound and progress bar, the right ~12% the
+//     like/comment/share buttons, and the top ~10% the feed tabs and search.
+//     The caption block's bottom sits at 70% of the height, so the block is
+//     centred around two thirds down.
+//   - Square (feed posts): lighter overlays, a strip of ~10% at the bottom
+//     and ~5% at the top.
+//   - Landscape (YouTube, desktop players): the controls in the bottom ~7%,
+//     the title in the top ~5%.
 //
 // Left and right margins are never below 6% so text does not touch the edge
-// on screens that round or crop their corners.
-var safeAreas = [...]struct{ left, right, bottom, anchor float64 }{
-	portrait:  {left: 0.08, right: 0.12, bottom: 0.20, anchor: 0.70},
-	square:    {left: 0.07, right: 0.07, bottom: 0.10, anchor: 0.80},
-	landscape: {left: 0.06, right: 0.06, bottom: 0.07, anchor: 0.85},
+// on screens that round or crop their corners. Captions leave the anchor
+// only for Place, to keep clear of a face.
+var safeAreas = [...]struct{ left, right, top, bottom, anchor float64 }{
+	portrait:  {left: 0.08, right: 0.12, top: 0.10, bottom: 0.20, anchor: 0.70},
+	square:    {left: 0.07, right: 0.07, top: 0.05, bottom: 0.10, anchor: 0.80},
+	landscape: {left: 0.06, right: 0.06, top: 0.05, bottom: 0.07, anchor: 0.85},
 }
 
 // geometry is a preset placed on a frame, in pixels.
 type geometry struct {
-	family            string // the font family to name in the style
-	size              float64
-	outline, shadow   float64
-	marginL, marginR  int // libass centres lines between these margins
-	marginV           int // from the bottom of the frame to the bottom of the text
-	maxLine           float64
-	face              *face
-	safeLeft, safeRgt float64 // the safe area's x range
-	safeBottom        float64 // the safe area's bottom y
+	width, height       int    // the frame
+	family              string // the font family to name in the style
+	size                float64
+	outline, shadow     float64
+	padTop, padBottom   float64 // how far the outline, shadow or box reach past the text
+	marginL, marginR    int     // libass centres lines between these margins
+	marginV             int     // from the bottom of the frame to the bottom of the text
+	maxLine             float64
+	face                *face
+	safeLeft, safeRgt   float64 // the safe area's x range
+	safeTop, safeBottom float64 // the safe area's y range
 }
 
 func newGeometry(p Preset, width, height int) geometry {
@@ -86,6 +95,8 @@ func newGeometry(p Preset, width, height int) geometry {
 	unit := float64(min(width, height))
 	fe := fontFor(p.Font, p.Bold)
 	g := geometry{
+		width:   width,
+		height:  height,
 		family:  fe.family,
 		face:    fe.face,
 		size:    math.Round(p.Size * unit),
@@ -94,14 +105,20 @@ func newGeometry(p Preset, width, height int) geometry {
 	}
 	g.safeLeft = sa.left * float64(width)
 	g.safeRgt = float64(width) * (1 - sa.right)
+	g.safeTop = sa.top * float64(height)
 	g.safeBottom = float64(height) * (1 - sa.bottom)
 	// The outline (or box padding) grows the text on every side and the
 	// shadow down and to the right; keep all of it inside the safe area.
+	// libass pads a box (BorderStyle 4) by the shadow on every side too.
+	g.padTop, g.padBottom = g.outline, g.outline+g.shadow
+	if p.Box {
+		g.padTop += g.shadow
+	}
 	g.marginL = int(math.Ceil(g.safeLeft + g.outline))
 	g.marginR = int(math.Ceil(float64(width) - g.safeRgt + g.outline + g.shadow))
 	g.maxLine = float64(width-g.marginL-g.marginR) * fitSlack
 	anchor := sa.anchor + p.Lower*(1-sa.bottom-sa.anchor)
-	g.marginV = int(math.Ceil(float64(height)*(1-anchor) + g.outline + g.shadow))
+	g.marginV = int(math.Ceil(float64(height)*(1-anchor) + g.padBottom))
 	return g
 }
 
