@@ -119,8 +119,11 @@ func (e *Engine) renderClip(ctx context.Context, job Job, info source.Info, trac
 	var plan reframe.Plan
 	err := st.time(StageReframe, func() error {
 		var err error
-		plan, err = reframe.Analyse(ctx, e.FFmpeg, info.Path, info.Width, info.Height, info.FPS, pick.Start, dur, outW, outH)
-		plan.SAR = info.SAR
+		plan, err = reframe.Analyse(ctx, e.FFmpeg, reframe.Request{
+			Path: info.Path, SrcW: info.Width, SrcH: info.Height, FPS: info.FPS, SAR: info.SAR,
+			Start: pick.Start, Dur: dur, OutW: outW, OutH: outH,
+			Speech: speechSpans(pick.Words, track, pick.Start, dur),
+		})
 		return err
 	})
 	if err != nil {
@@ -144,6 +147,7 @@ func (e *Engine) renderClip(ctx context.Context, job Job, info source.Info, trac
 		}
 		words := shift(pick.Words, pick.Start, dur)
 		pages := captions.Layout(words, preset, outW, outH)
+		captions.Place(pages, preset, outW, outH, plan.FaceBoxes)
 		c.SRT, c.VTT = c.ID+".srt", c.ID+".vtt"
 		if err := writeFile(filepath.Join(job.OutDir, c.SRT), captions.SRT(pages)); err != nil {
 			return err
@@ -218,6 +222,28 @@ func (e *Engine) probeDuration(ctx context.Context, path string, planned float64
 		return planned
 	}
 	return math.Round(d*1000) / 1000
+}
+
+// speechSpans is when someone speaks in the clip, on the clip's clock: the
+// words' times, each trimmed to where its sound is (within 25 dB of the
+// clip's loudness), which is sharper than a recogniser's word times. The
+// reframe stage uses it to tell the speaker from the listeners.
+func speechSpans(words []transcript.Word, track *audio.Track, start, dur float64) []reframe.Span {
+	level := math.Inf(-1)
+	if track != nil {
+		level = track.Loudness(start, start+dur) - 25
+	}
+	var out []reframe.Span
+	for _, w := range shift(words, start, dur) {
+		s, e := w.Start, w.End
+		if track != nil {
+			if vs, ve, ok := track.Voiced(start+s, start+e, level); ok {
+				s, e = vs-start, ve-start
+			}
+		}
+		out = append(out, reframe.Span{Start: s, End: e})
+	}
+	return out
 }
 
 // shift moves words onto the clip's clock and drops what falls outside.

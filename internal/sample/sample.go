@@ -91,6 +91,9 @@ func voice(style string) []string {
 		return []string{"-v", "en-us", "-s", "180", "-a", "170", "-p", "60"}
 	case "dull":
 		return []string{"-v", "en-us", "-s", "135", "-a", "55", "-p", "35"}
+	case "guest":
+		// A second voice, for dialogues.
+		return []string{"-v", "en-us+f3", "-s", "165", "-a", "110", "-p", "55"}
 	default:
 		return []string{"-v", "en-us", "-s", "160", "-a", "110", "-p", "45"}
 	}
@@ -311,4 +314,36 @@ func encode(ctx context.Context, bin ffmpeg.Binaries, o Options, wav string, dur
 		return fmt.Errorf("encode sample: %w", err)
 	}
 	return nil
+}
+
+// Line is one utterance of a dialogue: who says it (a voice style, such as
+// "calm" or "guest"), what, and the silence before it.
+type Line struct {
+	Style string
+	Text  string
+	Pause float64
+}
+
+// Dialogue synthesises the lines one after the other, each after its
+// pause, into a 16-bit mono WAV file that ends a second after the last, and
+// returns when each line is heard.
+func Dialogue(ctx context.Context, lines []Line, out string) ([]Sentence, error) {
+	keys := items2keys(lines, func(l Line) (string, string) { return l.Text, l.Style })
+	pcm, rate, err := synthesise(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	var heard []Sentence
+	for _, l := range lines {
+		buf.Write(make([]byte, int(l.Pause*float64(rate))*2))
+		start := float64(buf.Len()/2) / float64(rate)
+		buf.Write(pcm[l.Style+"|"+l.Text])
+		heard = append(heard, Sentence{Text: l.Text, Style: l.Style, Start: start, End: float64(buf.Len()/2) / float64(rate)})
+	}
+	buf.Write(make([]byte, rate*2))
+	if err := os.WriteFile(out, append(wavHeader(rate, buf.Len()), buf.Bytes()...), 0o644); err != nil {
+		return nil, err
+	}
+	return heard, nil
 }

@@ -182,6 +182,22 @@ func (t *Track) Loudness(start, end float64) float64 {
 	return 10 * math.Log10(sum/float64(b-a))
 }
 
+// Voiced trims [start, end) to the 10 ms frames at or above level (dBFS):
+// where a word's sound really starts and stops. ok is false when none is.
+func (t *Track) Voiced(start, end, level float64) (s, e float64, ok bool) {
+	a, b := t.frames(start, end)
+	for a < b && float64(t.Energy[a]) < level {
+		a++
+	}
+	for b > a && float64(t.Energy[b-1]) < level {
+		b--
+	}
+	if a >= b {
+		return start, end, false
+	}
+	return math.Max(start, float64(a)/100), math.Min(end, float64(b)/100), true
+}
+
 func (t *Track) frames(start, end float64) (int, int) {
 	a := int(math.Max(0, start*100))
 	b := int(math.Min(float64(len(t.Energy)), math.Ceil(end*100)))

@@ -3,6 +3,8 @@ package reframe
 import (
 	_ "embed"
 	"fmt"
+	"math"
+	"sort"
 	"sync"
 
 	pigo "github.com/esimov/pigo/core"
@@ -55,12 +57,22 @@ func DetectFaces(gray []uint8, w, h int) ([]Face, error) {
 		ImageParams: pigo.ImageParams{Pixels: gray, Rows: h, Cols: w, Dim: w},
 	}
 	dets := p.ClusterDetections(p.RunCascade(params, 0), 0.2)
+	sort.Slice(dets, func(i, j int) bool { return dets[i].Q > dets[j].Q })
 	var faces []Face
+next:
 	for _, d := range dets {
-		if float64(d.Q) < minQuality {
+		f := Face{X: float64(d.Col), Y: float64(d.Row), Size: float64(d.Scale), Q: float64(d.Q)}
+		if f.Q < minQuality {
 			continue
 		}
-		faces = append(faces, Face{X: float64(d.Col), Y: float64(d.Row), Size: float64(d.Scale), Q: float64(d.Q)})
+		// pigo's clustering can leave a second box, at another scale, on
+		// the same face: keep the surest.
+		for _, g := range faces {
+			if math.Abs(f.X-g.X) < g.Size/2 && math.Abs(f.Y-g.Y) < g.Size/2 {
+				continue next
+			}
+		}
+		faces = append(faces, f)
 	}
 	return faces, nil
 }

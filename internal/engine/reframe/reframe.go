@@ -1,15 +1,17 @@
 // Package reframe is the stage that turns any source shape into the
-// requested one. It crops around the main face, held steady within each
-// shot, when faces are found; otherwise it lays the whole frame over a
+// requested one, keeping the speaker in frame. It tracks faces through the
+// clip, cuts where the source cuts or a face jumps, follows the active
+// speaker when two or more people are on screen, and moves the crop as a
+// good camera operator would. Without faces it lays the whole frame over a
 // blurred copy of itself, so nothing is cut off.
 package reframe
 
 import (
 	"context"
 	"fmt"
+	"image"
 	"math"
 	"sort"
-	"strings"
 
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
@@ -28,59 +30,38 @@ func OutputSize(a clipping.AspectRatio) (int, int) {
 	}
 }
 
-// Mode is how a clip is reframed.
-type Mode string
-
-const (
-	ModeScale Mode = "scale" // the source already has the output's shape
-	ModeCrop  Mode = "crop"  // crop around the main face, per shot
-	ModeFit   Mode = "fit"   // the whole frame over a blurred copy of itself
-)
-
-// Shot is a stretch between two cuts, with where to centre the crop.
-type Shot struct {
-	Start, End float64 // seconds from the clip's start
-	CX, CY     float64 // crop centre in source pixels
-	Face       bool    // the centre comes from a face found in this shot
+// Request says which span of which source to reframe, and to what.
+type Request struct {
+	Path       string
+	SrcW, SrcH int     // the source's display size, in square pixels
+	FPS        float64 // the source's frame rate
+	SAR        float64 // the source's pixel aspect (0 or 1: square)
+	Start, Dur float64 // the clip, seconds
+	OutW, OutH int
+	// Speech is when someone speaks, in seconds from the clip's start; nil
+	// when unknown, and then mouths alone pick the speaker.
+	Speech []Span
 }
 
-// Plan says how to reframe one clip.
-type Plan struct {
-	Mode         Mode
-	SrcW, SrcH   int
-	OutW, OutH   int
-	CropW, CropH int // ModeCrop: the crop size in source pixels
-	Shots        []Shot
-	FPS          float64 // output frame rate
-	// SAR, when not 0 or 1, is the source's pixel aspect: its frames are
-	// first stretched to square pixels, which the plan's sizes are in.
-	SAR float64
-}
+// sameShapeSlack: a source this close to the output's shape is only scaled.
+const sameShapeSlack = 0.03
 
-// Analysis settings: a few small frames per second is enough to find shots
-// and faces; very long clips are sampled more sparsely to bound the cost.
-const (
-	sampleSide     = 480
-	maxFPS         = 2.0
-	maxFrames      = 240
-	framesPerShot  = 4
-	sameShapeSlack = 0.03
-)
-
-// Analyse decides how to reframe the span [start, start+dur) of the source.
-func Analyse(ctx context.Context, bin ffmpeg.Binaries, path string, srcW, srcH int, fps float64, start, dur float64, outW, outH int) (Plan, error) {
-	p := Plan{SrcW: srcW, SrcH: srcH, OutW: outW, OutH: outH, FPS: outputFPS(fps)}
-	srcA, outA := float64(srcW)/float64(srcH), float64(outW)/float64(outH)
-	if math.Abs(srcA-outA)/outA < sameShapeSlack {
-		p.Mode = ModeScale
-		return p, nil
+// Analyse decides how to reframe the clip.
+func Analyse(ctx context.Context, bin ffmpeg.Binaries, r Request) (Plan, error) {
+	p := Plan{SrcW: r.SrcW, SrcH: r.SrcH, OutW: r.OutW, OutH: r.OutH, FPS: outputFPS(r.FPS), SAR: r.SAR}
+	whole := func(l Layout) Plan {
+		p.Shots = []Shot{{Start: 0, End: r.Dur, Layout: l, Why: "start"}}
+		return p
 	}
-	// Decoding is the cost: look at the span's keyframes first, which costs
-	// little, and decode it densely only if they show a face. A span with
-	// no face on any keyframe gets the fit layout, which cuts nothing off.
+	srcA, outA := float64(r.SrcW)/float64(r.SrcH), float64(r.OutW)/float64(r.OutH)
+	if math.Abs(srcA-outA)/outA < sameShapeSlack {
+		return whole(LayoutScale), nil
+	}
+	// Decoding is the cost: look at the clip's keyframes first, which costs
+	// little, and decode it densely only if they show a face.
 	keys, err := scene.Sample(ctx, bin, scene.Request{
-		Path: path, Start: start, Dur: dur, SrcW: srcW, SrcH: srcH, Side: sampleSide, KeyframesOnly: true,
-		MaxFrames: 60,
+		Path: r.Path, Start: r.Start, Dur: r.Dur, SrcW: r.SrcW, SrcH: r.SrcH, Side: sampleSide,
+		KeyframesOnly: true, MaxFrames: 60,
 	})
 	if err != nil {
 		return Plan{}, fmt.Errorf("reframe: %w", err)
@@ -91,19 +72,19 @@ func Analyse(ctx context.Context, bin ffmpeg.Binaries, path string, srcW, srcH i
 			return Plan{}, err
 		}
 		if !face {
-			p.Mode = ModeFit
-			return p, nil
+			return whole(LayoutFit), nil
 		}
 	}
-	rate := math.Max(0.25, math.Min(maxFPS, maxFrames/math.Max(dur, 1)))
-	frames, err := scene.Sample(ctx, bin, scene.Request{
-		Path: path, Start: start, Dur: dur, FPS: rate,
-		SrcW: srcW, SrcH: srcH, Side: sampleSide,
-	})
+	o, err := observe(ctx, bin, r)
 	if err != nil {
-		return Plan{}, fmt.Errorf("reframe: %w", err)
+		return Plan{}, err
 	}
-	return plan(p, frames, dur)
+	tracks := link(o.obs)
+	cuts, err := findCuts(ctx, bin, r, o, tracks)
+	if err != nil {
+		return Plan{}, err
+	}
+	return build(p, o.obs, tracks, cuts, mergeSpans(r.Speech), r.Dur), nil
 }
 
 func outputFPS(fps float64) float64 {
@@ -129,193 +110,250 @@ func anyFace(ctx context.Context, f *scene.Frames) (bool, error) {
 	return false, nil
 }
 
-// plan finds faces per shot and chooses the mode. It is separate from
-// Analyse so tests can feed it frames.
-func plan(p Plan, frames *scene.Frames, dur float64) (Plan, error) {
-	bounds := append([]float64{0}, frames.Cuts()...)
-	bounds = append(bounds, dur)
-	sx := float64(p.SrcW) / float64(frames.W)
-	sy := float64(p.SrcH) / float64(frames.H)
-	faceTime := 0.0
-	for k := 0; k+1 < len(bounds); k++ {
-		s := Shot{Start: bounds[k], End: bounds[k+1], CX: float64(p.SrcW) / 2, CY: float64(p.SrcH) / 2}
-		idx := shotFrames(frames, s.Start, s.End)
-		var xs, ys []float64
-		for _, i := range idx {
-			faces, err := DetectFaces(frames.Frames[i].Gray, frames.W, frames.H)
-			if err != nil {
-				return Plan{}, err
-			}
-			if f, ok := mainFace(faces); ok {
-				xs = append(xs, f.X*sx)
-				ys = append(ys, f.Y*sy)
-			}
+// mergeSpans sorts spans and joins those that touch.
+func mergeSpans(in []Span) []Span {
+	if in == nil {
+		return nil
+	}
+	s := append([]Span{}, in...)
+	sort.Slice(s, func(i, j int) bool { return s[i].Start < s[j].Start })
+	var out []Span
+	for _, x := range s {
+		if n := len(out); n > 0 && x.Start <= out[n-1].End {
+			out[n-1].End = math.Max(out[n-1].End, x.End)
+			continue
 		}
-		// A face seen in at least half the samples is the shot's subject;
-		// fewer is likely a false detection.
-		if len(idx) > 0 && 2*len(xs) >= len(idx) {
-			s.CX, s.CY, s.Face = median(xs), median(ys), true
-			faceTime += s.End - s.Start
-		}
-		p.Shots = append(p.Shots, s)
-	}
-	if faceTime < 0.5*dur {
-		p.Mode = ModeFit
-		p.Shots = nil
-		return p, nil
-	}
-	p.Mode = ModeCrop
-	outA := float64(p.OutW) / float64(p.OutH)
-	if float64(p.SrcW)/float64(p.SrcH) > outA {
-		p.CropH = p.SrcH &^ 1
-		p.CropW = int(math.Round(float64(p.SrcH)*outA)) &^ 1
-	} else {
-		p.CropW = p.SrcW &^ 1
-		p.CropH = int(math.Round(float64(p.SrcW)/outA)) &^ 1
-	}
-	fillFacelessShots(p.Shots)
-	return p, nil
-}
-
-// shotFrames picks up to framesPerShot frames spread inside a shot, away
-// from its cuts.
-func shotFrames(f *scene.Frames, start, end float64) []int {
-	var in []int
-	for i, fr := range f.Frames {
-		if fr.T >= start && fr.T < end {
-			in = append(in, i)
-		}
-	}
-	if len(in) <= framesPerShot {
-		return in
-	}
-	out := make([]int, 0, framesPerShot)
-	for k := 0; k < framesPerShot; k++ {
-		out = append(out, in[(2*k+1)*len(in)/(2*framesPerShot)])
+		out = append(out, x)
 	}
 	return out
 }
 
-// mainFace is the largest confident face: the speaker is usually the
-// biggest face on screen. (Speaker tracking comes later.)
-func mainFace(faces []Face) (Face, bool) {
-	if len(faces) == 0 {
-		return Face{}, false
-	}
-	best := faces[0]
-	for _, f := range faces[1:] {
-		if f.Size*math.Sqrt(f.Q) > best.Size*math.Sqrt(best.Q) {
-			best = f
-		}
-	}
-	return best, true
+// cut is a shot boundary and what made it.
+type cut struct {
+	T   float64
+	Why string
 }
 
-// fillFacelessShots gives a shot without a face the centre of the nearest
-// shot that has one, so the crop does not jump to the middle and back.
-func fillFacelessShots(shots []Shot) {
-	for i := range shots {
-		if shots[i].Face {
-			continue
+// build turns what the frames show into a plan. It is separate from
+// Analyse so tests can feed it observations.
+func build(p Plan, obs []observation, tracks []*track, cuts []cut, speech []Span, dur float64) Plan {
+	bounds := []cut{{0, "start"}}
+	var cutTimes []float64
+	for _, c := range cuts {
+		if c.T > 0 && c.T < dur {
+			bounds = append(bounds, c)
+			cutTimes = append(cutTimes, c.T)
 		}
-		best, dist := -1, math.Inf(1)
-		for j := range shots {
-			if shots[j].Face && math.Abs(float64(j-i)) < dist {
-				best, dist = j, math.Abs(float64(j-i))
+	}
+	tracks = splitAt(tracks, cutTimes)
+	cw, ch := cropSize(p.SrcW, p.SrcH, p.OutW, p.OutH)
+
+	type part struct {
+		seg segment
+		ps  []*person
+		why string
+	}
+	var parts []part
+	for i, b := range bounds {
+		end := dur
+		if i+1 < len(bounds) {
+			end = bounds[i+1].T
+		}
+		var times []float64
+		for _, o := range obs {
+			if o.T >= b.T && o.T < end {
+				times = append(times, o.T)
 			}
 		}
-		if best >= 0 {
-			shots[i].CX, shots[i].CY = shots[best].CX, shots[best].CY
+		var in []*track
+		for _, tr := range tracks {
+			if t := tr.first().T; t >= b.T && t < end {
+				in = append(in, tr)
+			}
+		}
+		ps := people(in, len(times))
+		for k, s := range shotSegments(ps, times, speech, b.T, end, cw, ch, p.SrcH) {
+			why := s.why
+			if k == 0 {
+				why = b.Why
+			}
+			parts = append(parts, part{s, ps, why})
 		}
 	}
-}
 
-func median(v []float64) float64 {
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
-// cropXY is the top-left corner of the crop for a shot, kept inside the
-// frame. A face sits a little above the middle of a tall crop, where a
-// viewer expects eyes.
-func (p Plan) cropXY(s Shot) (int, int) {
-	x := clampInt(int(math.Round(s.CX-float64(p.CropW)/2)), 0, p.SrcW-p.CropW)
-	y := clampInt(int(math.Round(s.CY-0.4*float64(p.CropH))), 0, p.SrcH-p.CropH)
-	return x, y
-}
-
-func clampInt(v, lo, hi int) int {
-	if hi < lo {
-		return lo
-	}
-	return max(lo, min(hi, v))
-}
-
-// Filter returns the video filter chain from the source's frames to the
-// output frame size, as an ffmpeg filtergraph fragment whose first filter
-// takes the input and whose last filter's output is left open.
-func (p Plan) Filter() string {
-	ow, oh := p.OutW, p.OutH
-	var chain string
-	prefix := ""
-	if p.SAR > 0 && math.Abs(p.SAR-1) > 0.001 {
-		prefix = fmt.Sprintf("scale=%d:%d,setsar=1,", p.SrcW, p.SrcH)
-	}
-	switch p.Mode {
-	case ModeCrop:
-		chain = fmt.Sprintf("crop=w=%d:h=%d:x=%s:y=%s,scale=%d:%d",
-			p.CropW, p.CropH, p.cropExpr(true), p.cropExpr(false), ow, oh)
-	case ModeFit:
-		// The background is blurred at an eighth of the size: the blur
-		// costs almost nothing there and looks the same scaled up.
-		bw, bh := ow/8&^1, oh/8&^1
-		chain = fmt.Sprintf("split=2[bg0][fg0];"+
-			"[bg0]scale=%d:%d:force_original_aspect_ratio=increase,crop=%d:%d,boxblur=6:2,eq=brightness=-0.12:saturation=0.85,scale=%d:%d:flags=fast_bilinear,setsar=1[bg1];"+
-			"[fg0]scale=%d:%d:force_original_aspect_ratio=decrease,setsar=1[fg1];"+
-			"[bg1][fg1]overlay=(W-w)/2:(H-h)/2",
-			bw, bh, bw, bh, ow, oh, ow, oh)
-	default:
-		chain = fmt.Sprintf("scale=%d:%d:force_original_aspect_ratio=increase,crop=%d:%d", ow, oh, ow, oh)
-	}
-	chain = prefix + chain + ",setsar=1"
-	if p.FPS > 0 {
-		chain += fmt.Sprintf(",fps=%s", trimFloat(p.FPS))
-	}
-	return chain
-}
-
-// cropExpr is the crop's x (or y) as a constant, or as a step function of
-// time when shots need different positions.
-func (p Plan) cropExpr(x bool) string {
-	vals := make([]int, len(p.Shots))
-	for i, s := range p.Shots {
-		cx, cy := p.cropXY(s)
-		if x {
-			vals[i] = cx
-		} else {
-			vals[i] = cy
+	// One size for every split panel, so the filter crops at one size.
+	var sizes []float64
+	for _, pt := range parts {
+		if pt.seg.layout == LayoutSplit {
+			for _, w := range pt.seg.who {
+				sizes = append(sizes, pt.ps[w].medianSize())
+			}
 		}
 	}
-	if len(vals) == 0 {
-		return "0"
+	top, bottom := splitRects(p.OutW, p.OutH)
+	sw, sh := splitCropSize(p.SrcW, p.SrcH, top, median(sizes))
+
+	for _, pt := range parts {
+		s := pt.seg
+		shot := Shot{Start: s.start, End: s.end, Layout: s.layout, Why: pt.why}
+		for i, per := range pt.ps {
+			for _, q := range per.pts {
+				if q.T >= s.start && q.T < s.end {
+					shot.Faces = append(shot.Faces, FaceAt{T: q.T, X: q.X, Y: q.Y, Size: q.S, Person: i})
+				}
+			}
+		}
+		full := image.Rect(0, 0, p.OutW, p.OutH)
+		switch s.layout {
+		case LayoutSingle:
+			if len(s.who) == 1 {
+				shot.Panels = []Panel{follow(pt.ps[s.who[0]], s, cw, ch, 0.4, full, p)}
+			} else {
+				shot.Panels = []Panel{followGroup(pt.ps, s, cw, ch, full, p)}
+			}
+		case LayoutSplit:
+			shot.Panels = []Panel{
+				follow(pt.ps[s.who[0]], s, sw, sh, 0.45, top, p),
+				follow(pt.ps[s.who[1]], s, sw, sh, 0.45, bottom, p),
+			}
+		}
+		p.Shots = append(p.Shots, shot)
 	}
-	expr := fmt.Sprint(vals[len(vals)-1])
-	for i := len(vals) - 2; i >= 0; i-- {
-		if vals[i] == vals[i+1] {
+	holdShortFaceless(p.Shots)
+	return p
+}
+
+// shotSegments decides the layout of one shot.
+func shotSegments(ps []*person, times []float64, speech []Span, start, end float64, cw, ch, srcH int) []segment {
+	all := make([]int, len(ps))
+	for i := range ps {
+		all[i] = i
+	}
+	one := func(l Layout, who []int) []segment {
+		return []segment{{start: start, end: end, layout: l, who: who}}
+	}
+	switch {
+	case len(ps) == 0:
+		return one(LayoutFit, nil)
+	case len(ps) == 1:
+		return one(LayoutSingle, all)
+	case groupFits(ps, cw, ch):
+		return one(LayoutSingle, all)
+	case len(ps) >= 3:
+		// A panel or an audience: small faces, nobody to single out.
+		sizes := make([]float64, len(ps))
+		for i, per := range ps {
+			sizes[i] = per.medianSize()
+		}
+		if median(sizes) < 0.12*float64(srcH) {
+			return one(LayoutFit, nil)
+		}
+	}
+	return speakers(ps, times, speech, start, end)
+}
+
+// groupFits reports whether every person's head fits in one crop at once.
+func groupFits(ps []*person, cw, ch int) bool {
+	x0, x1 := math.Inf(1), math.Inf(-1)
+	y0, y1 := math.Inf(1), math.Inf(-1)
+	for _, per := range ps {
+		for _, q := range per.pts {
+			f := FaceAt{X: q.X, Y: q.Y, Size: q.S}
+			b := f.Box()
+			x0, y0, x1, y1 = math.Min(x0, b.X0), math.Min(y0, b.Y0), math.Max(x1, b.X1), math.Max(y1, b.Y1)
+		}
+	}
+	return x1-x0 <= 0.9*float64(cw) && y1-y0 <= 0.9*float64(ch)
+}
+
+// cropSize is the largest crop of the output's shape in the source.
+func cropSize(srcW, srcH, outW, outH int) (int, int) {
+	outA := float64(outW) / float64(outH)
+	if float64(srcW)/float64(srcH) > outA {
+		return int(math.Round(float64(srcH)*outA)) &^ 1, srcH &^ 1
+	}
+	return srcW &^ 1, int(math.Round(float64(srcW)/outA)) &^ 1
+}
+
+// splitRects are the two panels of a split layout: stacked in a tall or
+// square frame, side by side in a wide one.
+func splitRects(w, h int) (image.Rectangle, image.Rectangle) {
+	if w > h {
+		return image.Rect(0, 0, w/2, h), image.Rect(w/2, 0, w, h)
+	}
+	return image.Rect(0, 0, w, h/2), image.Rect(0, h/2, w, h)
+}
+
+// splitCropSize frames a face of the given size in a panel: about a third
+// of the panel's height, as a close-up is framed.
+func splitCropSize(srcW, srcH int, panel image.Rectangle, face float64) (int, int) {
+	a := float64(panel.Dx()) / float64(panel.Dy())
+	h := math.Min(float64(srcH), math.Max(3.2*face, 0.3*float64(srcH)))
+	w := h * a
+	if w > float64(srcW) {
+		w, h = float64(srcW), float64(srcW)/a
+	}
+	return int(w) &^ 1, int(h) &^ 1
+}
+
+// follow is a panel whose crop follows one person, with the face's centre
+// at the middle of the crop across and at fromTop of its height down.
+func follow(per *person, s segment, cw, ch int, fromTop float64, out image.Rectangle, p Plan) Panel {
+	size := per.medianSize()
+	head := FaceAt{Size: size}.Box()
+	ax := axis{crop: cw, src: p.SrcW, slack: float64(cw)/2 - 0.5*size}
+	ay := axis{crop: ch, src: p.SrcH, slack: math.Min(fromTop*float64(ch)+head.Y0, (1-fromTop)*float64(ch)-head.Y1)}
+	path := cameraPath(func(t float64) (float64, float64) {
+		q := per.at(t)
+		return q.X - float64(cw)/2, q.Y - fromTop*float64(ch)
+	}, s.start, s.end, ax, ay)
+	return Panel{W: cw, H: ch, Out: out, Person: s.who[0], Path: path}
+}
+
+// followGroup is a panel whose crop follows the middle of everyone's heads.
+func followGroup(ps []*person, s segment, cw, ch int, out image.Rectangle, p Plan) Panel {
+	box := func(t float64) (x0, y0, x1, y1 float64) {
+		x0, y0, x1, y1 = math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+		for _, per := range ps {
+			q := per.at(t)
+			b := FaceAt{X: q.X, Y: q.Y, Size: q.S}.Box()
+			x0, y0, x1, y1 = math.Min(x0, b.X0), math.Min(y0, b.Y0), math.Max(x1, b.X1), math.Max(y1, b.Y1)
+		}
+		return
+	}
+	x0, y0, x1, y1 := box(s.start)
+	ax := axis{crop: cw, src: p.SrcW, slack: (float64(cw) - (x1 - x0)) / 2}
+	ay := axis{crop: ch, src: p.SrcH, slack: (float64(ch) - (y1 - y0)) / 2}
+	path := cameraPath(func(t float64) (float64, float64) {
+		x0, y0, x1, y1 := box(t)
+		return (x0+x1)/2 - float64(cw)/2, (y0+y1)/2 - 0.45*float64(ch)
+	}, s.start, s.end, ax, ay)
+	return Panel{W: cw, H: ch, Out: out, Person: -1, Path: path}
+}
+
+// holdShortFaceless keeps a faceless moment of under a second (a face
+// turned away, a flash) on the neighbouring shot's framing instead of
+// flashing the fit layout.
+func holdShortFaceless(shots []Shot) {
+	for i := range shots {
+		s := &shots[i]
+		if s.Layout != LayoutFit || s.End-s.Start >= 1 || len(shots) == 1 {
 			continue
 		}
-		expr = fmt.Sprintf("if(lt(t\\,%s)\\,%d\\,%s)", trimFloat(p.Shots[i].End), vals[i], expr)
+		var from *Shot
+		var at Key
+		switch {
+		case i > 0 && shots[i-1].Layout == LayoutSingle:
+			from = &shots[i-1]
+			at = from.Panels[0].Path[len(from.Panels[0].Path)-1]
+		case i+1 < len(shots) && shots[i+1].Layout == LayoutSingle:
+			from = &shots[i+1]
+			at = from.Panels[0].Path[0]
+		default:
+			continue
+		}
+		pn := from.Panels[0]
+		pn.Path = []Key{{s.Start, at.X, at.Y}, {s.End, at.X, at.Y}}
+		s.Layout, s.Panels = LayoutSingle, []Panel{pn}
 	}
-	return expr
-}
-
-func trimFloat(v float64) string {
-	s := fmt.Sprintf("%.3f", v)
-	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	return s
 }

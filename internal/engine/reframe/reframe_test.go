@@ -2,22 +2,15 @@ package reframe
 
 import (
 	"bytes"
-	"context"
-	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
-
-	"github.com/clipmill/clipmill/internal/clipping"
-	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
 )
 
-// pigoDir is the pigo module in the module cache: its testdata holds a
-// photo of a face, and its cascade is the one embedded here.
+// pigoDir is the pigo module in the module cache: its cascade is the one
+// embedded here.
 func pigoDir(t *testing.T) string {
 	t.Helper()
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/esimov/pigo").Output()
@@ -37,166 +30,301 @@ func TestEmbeddedCascadeIsPigos(t *testing.T) {
 	}
 }
 
-func needFFmpeg(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg not installed")
-	}
+// face is a synthetic face for observations: where it is at t, its size,
+// how much its mouth moves, and whether it is seen at all.
+type face func(t float64) (x, y, size, mouth float64, seen bool)
+
+func still(x, y float64) face {
+	return func(float64) (float64, float64, float64, float64, bool) { return x, y, 190, 0.5, true }
 }
 
-// video makes a 1920x1080 clip of shots: each shot is a background (testsrc2
-// or smptebars, so the cut is a real change) with the face photo at a
-// horizontal position (a fraction of the width), or no face when < 0.
-func video(t *testing.T, shotSecs float64, faceX ...float64) string {
-	t.Helper()
-	face := filepath.Join(pigoDir(t), "testdata", "sample.jpg")
-	p := filepath.Join(t.TempDir(), "v.mp4")
-	total := fmt.Sprint(shotSecs * float64(len(faceX)))
-	args := []string{"-v", "error", "-loop", "1", "-t", total, "-i", face}
-	var graph, concat strings.Builder
-	fmt.Fprintf(&graph, "[0:v]scale=-2:600,split=%d", len(faceX))
-	for i := range faceX {
-		fmt.Fprintf(&graph, "[f%d]", i)
-	}
-	graph.WriteString(";")
-	for i, x := range faceX {
-		bg := []string{"testsrc2", "smptebars"}[i%2]
-		args = append(args, "-f", "lavfi", "-i", fmt.Sprintf("%s=s=1920x1080:r=25:d=%g", bg, shotSecs))
-		if x < 0 {
-			fmt.Fprintf(&graph, "[%d:v]null[s%d];[f%d]nullsink;", i+1, i, i)
-		} else {
-			fmt.Fprintf(&graph, "[%d:v][f%d]overlay=x=W*%g-w/2:y=(H-h)/2:shortest=1[s%d];", i+1, i, x, i)
+// observations samples the faces at sampleRate for dur seconds.
+func observations(dur float64, faces ...face) []observation {
+	var obs []observation
+	for k := 0; float64(k)/sampleRate < dur; k++ {
+		o := observation{T: float64(k) / sampleRate}
+		for _, f := range faces {
+			if x, y, s, m, ok := f(o.T); ok {
+				o.Faces = append(o.Faces, sighting{X: x, Y: y, Size: s, Mouth: m})
+			}
 		}
-		fmt.Fprintf(&concat, "[s%d]", i)
+		obs = append(obs, o)
 	}
-	fmt.Fprintf(&graph, "%sconcat=n=%d:v=1:a=0,format=yuv420p[v]", concat.String(), len(faceX))
-	args = append(args, "-filter_complex", graph.String(), "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", p)
-	if err := (ffmpeg.Binaries{}).Run(context.Background(), 2*time.Minute, args...); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return obs
 }
 
-func TestCropFollowsTheFace(t *testing.T) {
-	needFFmpeg(t)
-	p := video(t, 3, 0.75)
-	w, h := OutputSize(clipping.AspectPortrait)
-	plan, err := Analyse(context.Background(), ffmpeg.Binaries{}, p, 1920, 1080, 25, 0, 3, w, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if plan.Mode != ModeCrop || len(plan.Shots) != 1 {
-		t.Fatalf("plan = %+v, want one cropped shot", plan)
-	}
-	if cx := plan.Shots[0].CX; math.Abs(cx-1440) > 60 {
-		t.Fatalf("crop centre x = %.0f, want the face near 1440", cx)
-	}
-	if plan.CropW != 608 || plan.CropH != 1080 {
-		t.Fatalf("crop = %dx%d, want 608x1080 (9:16 of the full height)", plan.CropW, plan.CropH)
-	}
-	checkFilter(t, p, plan)
-}
+func portrait() Plan { return Plan{SrcW: 1920, SrcH: 1080, OutW: 1080, OutH: 1920, FPS: 25} }
 
-func TestCropHoldsPerShot(t *testing.T) {
-	needFFmpeg(t)
-	p := video(t, 2, 0.25, 0.75)
-	plan, err := Analyse(context.Background(), ffmpeg.Binaries{}, p, 1920, 1080, 25, 0, 4, 1080, 1080)
-	if err != nil {
-		t.Fatal(err)
+func TestLinkBridgesShortGapsOnly(t *testing.T) {
+	gap := func(from, to float64) face {
+		return func(t float64) (float64, float64, float64, float64, bool) {
+			return 900, 500, 190, 0, t < from || t >= to
+		}
 	}
-	if plan.Mode != ModeCrop || len(plan.Shots) != 2 {
-		t.Fatalf("plan = %+v, want two cropped shots", plan)
+	if n := len(link(observations(6, gap(2, 2.8)))); n != 1 {
+		t.Errorf("a face unseen for 0.8 s gave %d tracks, want 1", n)
 	}
-	if math.Abs(plan.Shots[0].Start) > 0 || math.Abs(plan.Shots[1].Start-2) > 0.6 {
-		t.Fatalf("shots = %+v, want a cut near 2 s", plan.Shots)
+	tracks := link(observations(6, gap(2, 3.6)))
+	if len(tracks) != 2 {
+		t.Fatalf("a face unseen for 1.6 s gave %d tracks, want 2", len(tracks))
 	}
-	if math.Abs(plan.Shots[0].CX-480) > 60 || math.Abs(plan.Shots[1].CX-1440) > 60 {
-		t.Fatalf("shot centres = %.0f, %.0f; want 480 and 1440", plan.Shots[0].CX, plan.Shots[1].CX)
-	}
-	f := plan.Filter()
-	if !strings.Contains(f, `x=if(lt(t\,`) {
-		t.Fatalf("filter %q does not switch the crop at the cut", f)
-	}
-	checkFilter(t, p, plan)
-}
-
-func TestNoFaceGivesFitLayout(t *testing.T) {
-	needFFmpeg(t)
-	p := video(t, 3, -1)
-	plan, err := Analyse(context.Background(), ffmpeg.Binaries{}, p, 1920, 1080, 25, 0, 3, 1080, 1920)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if plan.Mode != ModeFit {
-		t.Fatalf("plan = %+v, want the fit layout", plan)
-	}
-	checkFilter(t, p, plan)
-}
-
-func TestSameShapeOnlyScales(t *testing.T) {
-	plan, err := Analyse(context.Background(), ffmpeg.Binaries{}, "unused.mp4", 1280, 720, 30, 0, 60, 1920, 1080)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if plan.Mode != ModeScale {
-		t.Fatalf("plan = %+v, want scale with no analysis", plan)
-	}
-	want := "scale=1920:1080:force_original_aspect_ratio=increase,crop=1920:1080,setsar=1,fps=30"
-	if got := plan.Filter(); got != want {
-		t.Fatalf("filter = %q, want %q", got, want)
+	if ps := people(tracks, 30); len(ps) != 1 {
+		t.Errorf("the two tracks of one face in one place are %d persons, want 1", len(ps))
 	}
 }
 
-// The filter strings are what ffmpeg runs: pin them.
-func TestFilterGolden(t *testing.T) {
-	crop := Plan{Mode: ModeCrop, SrcW: 1920, SrcH: 1080, OutW: 1080, OutH: 1920, CropW: 606, CropH: 1080, FPS: 25,
-		Shots: []Shot{{0, 2.5, 500, 540, true}, {2.5, 4, 500, 540, false}, {4, 9, 1500, 540, true}}}
-	fit := Plan{Mode: ModeFit, SrcW: 1920, SrcH: 1080, OutW: 1080, OutH: 1920, FPS: 29.97}
+func TestLinkKeepsTwoPeopleApart(t *testing.T) {
+	tracks := link(observations(5, still(500, 500), still(1400, 500)))
+	if len(tracks) != 2 {
+		t.Fatalf("%d tracks, want 2", len(tracks))
+	}
+	ps := people(tracks, 25)
+	if len(ps) != 2 || ps[0].medianX() != 500 {
+		t.Fatalf("persons %v, want two, left first", ps)
+	}
+}
+
+func TestJumps(t *testing.T) {
+	jumping := func(t float64) (float64, float64, float64, float64, bool) {
+		if t < 6 {
+			return 1400, 500, 190, 0, true
+		}
+		return 500, 500, 190, 0, true
+	}
+	js := jumps(link(observations(12, jumping)))
+	if len(js) != 1 || js[0].from.T != 5.8 || js[0].to.T != 6 {
+		t.Fatalf("jumps = %+v, want one between 5.8 and 6 s", js)
+	}
+
+	// Walking is not jumping, even briskly.
+	walking := func(t float64) (float64, float64, float64, float64, bool) { return 200 + 250*t, 500, 190, 0, true }
+	if js := jumps(link(observations(6, walking))); len(js) != 0 {
+		t.Errorf("a walking face jumped: %+v", js)
+	}
+	// Gone for two seconds and back elsewhere: the person walked off and
+	// on, which is not a cut.
+	away := func(t float64) (float64, float64, float64, float64, bool) {
+		if t < 4 {
+			return 1400, 500, 190, 0, true
+		}
+		return 500, 500, 190, 0, t >= 6
+	}
+	if js := jumps(link(observations(10, away))); len(js) != 0 {
+		t.Errorf("a face gone for 2 s counted as a jump: %+v", js)
+	}
+}
+
+// sampleAt evaluates a panel's path at the output frame rate.
+func sampleAt(pn Panel, start, end, fps float64) []float64 {
+	var xs []float64
+	for t := start; t < end; t += 1 / fps {
+		x, _ := pn.At(t)
+		xs = append(xs, x)
+	}
+	return xs
+}
+
+func TestCameraHoldsStillThroughSwayAndJitter(t *testing.T) {
+	sway := func(t float64) (float64, float64, float64, float64, bool) {
+		// A seated speaker's sway, the detector's jitter, and one false
+		// reading far off.
+		x := 1000 + 25*math.Sin(1.7*t) + 8*math.Sin(37*t)
+		if t > 3 && t < 3.15 {
+			x = 1400
+		}
+		return x, 500, 190, 0, true
+	}
+	obs := observations(10, sway)
+	p := build(portrait(), obs, link(obs), nil, nil, 10)
+	if len(p.Shots) != 1 || p.Shots[0].Layout != LayoutSingle {
+		t.Fatalf("shots %+v", p.Shots)
+	}
+	path := p.Shots[0].Panels[0].Path
+	for _, k := range path {
+		if k.X != path[0].X {
+			t.Fatalf("the crop moved: %+v", path)
+		}
+	}
+	if cx := path[0].X + float64(p.Shots[0].Panels[0].W)/2; math.Abs(cx-1000) > 30 {
+		t.Errorf("crop centred at %.0f, the face is at 1000", cx)
+	}
+}
+
+func TestCameraPansSmoothlyWithTheWalker(t *testing.T) {
+	// Stands, walks right at 160 px/s, stands, walks back a little.
+	walker := func(t float64) (float64, float64, float64, float64, bool) {
+		x := 300.0
+		switch {
+		case t < 2:
+		case t < 10:
+			x = 300 + 160*(t-2)
+		case t < 13:
+			x = 1580
+		case t < 17:
+			x = 1580 - 120*(t-13)
+		default:
+			x = 1100
+		}
+		return x, 500, 190, 0, true
+	}
+	const dur = 20
+	obs := observations(dur, walker)
+	p := build(portrait(), obs, link(obs), nil, nil, dur)
+	pn := p.Shots[0].Panels[0]
+	xs := sampleAt(pn, 0, dur, 25)
+	turns, dir := 0, 0.0
+	for k := 1; k < len(xs); k++ {
+		d := xs[k] - xs[k-1]
+		if v := math.Abs(d) * 25; v > maxSpeed*float64(pn.W)*1.01 {
+			t.Fatalf("pan at %.0f px/s at %.2f s, over the cap", v, float64(k)/25)
+		}
+		// Speed and acceleration over a fifth of a second, as the eye
+		// sees them: the path is linear between keys a tenth of a second
+		// or more apart.
+		if k >= 10 {
+			v1, v0 := (xs[k]-xs[k-5])*5, (xs[k-5]-xs[k-10])*5
+			if a := math.Abs(v1-v0) * 5; a > maxAccel*float64(pn.W)*1.1 {
+				t.Fatalf("acceleration %.0f px/s² at %.2f s, over the cap", a, float64(k)/25)
+			}
+		}
+		if math.Abs(d) > 0.01 {
+			if s := math.Copysign(1, d); dir != 0 && s != dir {
+				turns++
+			}
+			dir = math.Copysign(1, d)
+		}
+		fx, _, _, _, _ := walker(float64(k) / 25)
+		if fx-95 < xs[k] || fx+95 > xs[k]+float64(pn.W) {
+			t.Fatalf("at %.2f s the face (x %.0f) is outside the crop %.0f-%.0f", float64(k)/25, fx, xs[k], xs[k]+float64(pn.W))
+		}
+	}
+	if turns != 1 {
+		t.Errorf("the pan changed direction %d times, want once", turns)
+	}
+}
+
+// talker is a face that sits still and moves its mouth during the spans.
+func talker(x float64, talks ...Span) face {
+	return func(t float64) (float64, float64, float64, float64, bool) {
+		m := 0.3 + 0.2*math.Sin(13*t) // a still mouth, and the detector's noise
+		for _, s := range talks {
+			if t >= s.Start && t < s.End {
+				m = 6 + 4*math.Sin(23*t)
+			}
+		}
+		return x, 500, 190, m, true
+	}
+}
+
+func TestFollowsTheSpeaker(t *testing.T) {
+	a := []Span{{0.5, 6}, {11, 13.5}, {20, 24}}
+	b := []Span{{6.4, 10.6}, {14, 19.5}}
+	backchannel := Span{16, 16.5} // a speaks in b's turn: "yeah"
+	speech := mergeSpans(append(append(append([]Span{}, a...), b...), backchannel))
+	obs := observations(25, talker(500, append(a, backchannel)...), talker(1400, b...))
+	p := build(portrait(), obs, link(obs), nil, speech, 25)
+	var got []string
+	for _, s := range p.Shots {
+		x, _ := s.Panels[0].At(s.Start)
+		who := "a"
+		if x > 700 {
+			who = "b"
+		}
+		got = append(got, who)
+		if s.Layout != LayoutSingle {
+			t.Errorf("shot %+v is %s, want single", s, s.Layout)
+		}
+	}
+	starts := []float64{0, 6.4, 11, 14, 20}
+	if want := []string{"a", "b", "a", "b", "a"}; len(got) != len(want) {
+		t.Fatalf("speakers %v, want %v", got, want)
+	}
+	for i, s := range p.Shots {
+		if math.Abs(s.Start-starts[i]) > 1e-9 {
+			t.Errorf("shot %d starts at %.2f, want the turn's first word at %.2f", i, s.Start, starts[i])
+		}
+	}
+}
+
+func TestRapidExchangeSplits(t *testing.T) {
+	var a, b []Span
+	for t := 2.0; t < 10; t += 2 {
+		a = append(a, Span{t, t + 0.8})
+		b = append(b, Span{t + 1, t + 1.8})
+	}
+	a = append(a, Span{10.5, 18})
+	speech := mergeSpans(append(append([]Span{}, a...), b...))
+	obs := observations(18, talker(500, a...), talker(1400, b...))
+	p := build(portrait(), obs, link(obs), nil, speech, 18)
+	var layouts []Layout
+	for _, s := range p.Shots {
+		layouts = append(layouts, s.Layout)
+	}
+	if len(p.Shots) != 3 || p.Shots[1].Layout != LayoutSplit || p.Shots[2].Layout != LayoutSingle {
+		t.Fatalf("layouts %v, want single, split, single", layouts)
+	}
+	sp := p.Shots[1]
+	if sp.Start != 2 {
+		t.Errorf("the split starts at %.2f, want 2 where the exchange does", sp.Start)
+	}
+	if sp.Panels[0].Out.Max.Y != 960 || sp.Panels[1].Out.Min.Y != 960 {
+		t.Errorf("panels %v and %v, want stacked halves", sp.Panels[0].Out, sp.Panels[1].Out)
+	}
+	if x, _ := sp.Panels[0].At(5); x+float64(sp.Panels[0].W)/2 > 700 {
+		t.Errorf("the top panel shows x %.0f, want the left person", x)
+	}
+	if s := p.Shots[2].Start; math.Abs(s-10.5) > 1e-9 {
+		t.Errorf("the split ends at %.2f, want 10.5 where the long turn starts", s)
+	}
+}
+
+func TestTalkingAtOnceSplits(t *testing.T) {
+	a := []Span{{1, 9}}
+	b := []Span{{1.5, 4}, {5, 8.5}}
+	obs := observations(10, talker(500, a...), talker(1400, b...))
+	p := build(portrait(), obs, link(obs), nil, mergeSpans(a), 10)
+	split := 0.0
+	for _, s := range p.Shots {
+		if s.Layout == LayoutSplit {
+			split += s.End - s.Start
+		}
+	}
+	if split < 5 {
+		t.Errorf("%.1f s of split while both talk for 6.5 s", split)
+	}
+}
+
+func TestLayoutsFromFaces(t *testing.T) {
+	small := func(x float64) face {
+		return func(float64) (float64, float64, float64, float64, bool) { return x, 400, 60, 0, true }
+	}
 	for _, c := range []struct {
-		p    Plan
-		want string
+		name string
+		out  [2]int
+		obs  []observation
+		want Layout
 	}{
-		{crop, `crop=w=606:h=1080:x=if(lt(t\,4)\,197\,1197):y=0,scale=1080:1920,setsar=1,fps=25`},
-		{fit, "split=2[bg0][fg0];[bg0]scale=134:240:force_original_aspect_ratio=increase,crop=134:240,boxblur=6:2,eq=brightness=-0.12:saturation=0.85,scale=1080:1920:flags=fast_bilinear,setsar=1[bg1];[fg0]scale=1080:1920:force_original_aspect_ratio=decrease,setsar=1[fg1];[bg1][fg1]overlay=(W-w)/2:(H-h)/2,setsar=1,fps=29.97"},
+		{"no face", [2]int{1080, 1920}, observations(5), LayoutFit},
+		{"one face", [2]int{1080, 1920}, observations(5, still(900, 500)), LayoutSingle},
+		{"an audience", [2]int{1080, 1920}, observations(5, small(300), small(900), small(1500)), LayoutFit},
+		{"two close faces in a square", [2]int{1080, 1080}, observations(5, still(700, 500), still(1200, 500)), LayoutSingle},
 	} {
-		if got := c.p.Filter(); got != c.want {
-			t.Errorf("filter =\n%s\nwant\n%s", got, c.want)
+		p := Plan{SrcW: 1920, SrcH: 1080, OutW: c.out[0], OutH: c.out[1]}
+		p = build(p, c.obs, link(c.obs), nil, nil, 5)
+		if len(p.Shots) != 1 || p.Shots[0].Layout != c.want {
+			t.Errorf("%s: shots %+v, want one %s", c.name, p.Shots, c.want)
 		}
 	}
 }
 
-// checkFilter runs the plan's filter on a second of the video and checks
-// the output frame size.
-func checkFilter(t *testing.T, src string, p Plan) {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "out.mp4")
-	err := (ffmpeg.Binaries{}).Run(context.Background(), time.Minute, "-v", "error", "-t", "1", "-i", src,
-		"-filter_complex", "[0:v]"+p.Filter()+"[v]", "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", out)
-	if err != nil {
-		t.Fatal(err)
+func TestShortFacelessMomentHolds(t *testing.T) {
+	cuts := []cut{{4, "cut"}, {4.6, "cut"}}
+	blink := func(t float64) (float64, float64, float64, float64, bool) { return 900, 500, 190, 0, t < 4 || t >= 4.6 }
+	obs := observations(8, blink)
+	p := build(portrait(), obs, link(obs), cuts, nil, 8)
+	for _, s := range p.Shots {
+		if s.Layout != LayoutSingle {
+			t.Errorf("shot %.1f-%.1f is %s, want the crop held", s.Start, s.End, s.Layout)
+		}
 	}
-	got, err := (ffmpeg.Binaries{}).Probe(context.Background(), time.Minute, "-v", "error", "-select_streams", "v:0",
-		"-show_entries", "stream=width,height", "-of", "csv=p=0", out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := fmt.Sprintf("%d,%d", p.OutW, p.OutH); strings.TrimSpace(string(got)) != want {
-		t.Fatalf("output is %s, want %s", got, want)
-	}
-}
-
-// A source with non-square pixels (1440x1080 shown as 16:9) is stretched
-// to its display shape before anything else, so it is not squeezed.
-func TestAnamorphicSource(t *testing.T) {
-	needFFmpeg(t)
-	p := Plan{Mode: ModeScale, SrcW: 1920, SrcH: 1080, OutW: 1920, OutH: 1080, SAR: 4.0 / 3}
-	if f := p.Filter(); !strings.HasPrefix(f, "scale=1920:1080,setsar=1,") {
-		t.Fatalf("filter %q", f)
-	}
-	src := filepath.Join(t.TempDir(), "hdv.mp4")
-	if err := (ffmpeg.Binaries{}).Run(context.Background(), time.Minute, "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=1440x1080:r=25:d=1",
-		"-vf", "setsar=4/3", "-c:v", "libx264", "-preset", "ultrafast", src); err != nil {
-		t.Fatal(err)
-	}
-	checkFilter(t, src, p)
 }

@@ -1,0 +1,133 @@
+package reframe
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"math"
+	"runtime"
+	"sync"
+
+	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
+	"github.com/clipmill/clipmill/internal/engine/scene"
+)
+
+// Analysis settings: faces are looked for five times a second on frames
+// 480 pixels wide, which finds a face 80 pixels wide in 1080p and costs
+// about 15 ms a frame.
+const (
+	sampleRate = 5.0
+	sampleSide = 480
+)
+
+// observation is what one sampled frame shows.
+type observation struct {
+	T     float64 // seconds from the clip's start
+	Faces []sighting
+}
+
+// sighting is one face in one frame, in source pixels.
+type sighting struct {
+	X, Y, Size float64 // centre and side of the detector's box
+	// Mouth is how much the mouth changed since the previous sample, beyond
+	// how much the eyes did (which takes out the head's own movement), in
+	// grey levels.
+	Mouth float64
+}
+
+// observed is a sampled span: the faces of every frame, and the frames'
+// colour histograms for the cut rule (their pictures are dropped).
+type observed struct {
+	obs    []observation
+	frames scene.Frames
+}
+
+// observe samples the span at sampleRate and finds the faces in each frame,
+// on every core. Frames are processed as they are decoded, so a long clip
+// holds only a few pictures in memory.
+func observe(ctx context.Context, bin ffmpeg.Binaries, r Request) (*observed, error) {
+	if _, err := faceClassifier(); err != nil {
+		return nil, err
+	}
+	type job struct {
+		k          int
+		cur, prev  []uint8
+		w, h       int
+		sx, sy, tt float64
+	}
+	var (
+		mu   sync.Mutex
+		out  = &observed{}
+		jobs = make(chan job, 4)
+		wg   sync.WaitGroup
+	)
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Go(func() {
+			for j := range jobs {
+				o := observation{T: j.tt}
+				faces, _ := DetectFaces(j.cur, j.w, j.h) // the classifier is loaded
+				for _, f := range faces {
+					s := sighting{X: f.X * j.sx, Y: f.Y * j.sy, Size: f.Size * j.sx}
+					if j.prev != nil {
+						s.Mouth = mouthMotion(j.prev, j.cur, j.w, j.h, f)
+					}
+					o.Faces = append(o.Faces, s)
+				}
+				mu.Lock()
+				for len(out.obs) <= j.k {
+					out.obs = append(out.obs, observation{T: -1})
+				}
+				out.obs[j.k] = o
+				mu.Unlock()
+			}
+		})
+	}
+	var prev []uint8
+	k := 0
+	err := scene.Stream(ctx, bin, scene.Request{
+		Path: r.Path, Start: r.Start, Dur: r.Dur, FPS: sampleRate,
+		SrcW: r.SrcW, SrcH: r.SrcH, Side: sampleSide,
+	}, func(f *scene.Frames, fr scene.Frame) error {
+		j := job{k: k, cur: fr.Gray, prev: prev, w: f.W, h: f.H, tt: fr.T,
+			sx: float64(r.SrcW) / float64(f.W), sy: float64(r.SrcH) / float64(f.H)}
+		select {
+		case jobs <- j:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		prev = fr.Gray
+		fr.Gray = nil // the histogram is all the cut rule needs
+		out.frames.Frames = append(out.frames.Frames, fr)
+		k++
+		return nil
+	})
+	close(jobs)
+	wg.Wait()
+	if err != nil {
+		return nil, fmt.Errorf("reframe: %w", err)
+	}
+	out.frames.FPS = sampleRate
+	return out, nil
+}
+
+// Regions of a face, as fractions of the detector's box side from its
+// centre; pigo's box spans about brow to mouth.
+var (
+	mouthRegion = [4]float64{-0.22, 0.22, 0.22, 0.48} // x0, x1, y0, y1
+	eyesRegion  = [4]float64{-0.30, 0.30, -0.20, 0.05}
+)
+
+// mouthMotion is the mean change of the mouth region between two frames,
+// less that of the eyes: a head that moves changes both, a mouth that
+// speaks only the first.
+func mouthMotion(prev, cur []uint8, w, h int, f Face) float64 {
+	m := regionChange(prev, cur, w, h, f, mouthRegion)
+	e := regionChange(prev, cur, w, h, f, eyesRegion)
+	return math.Max(0, m-e)
+}
+
+func regionChange(prev, cur []uint8, w, h int, f Face, r [4]float64) float64 {
+	rect := image.Rect(int(f.X+r[0]*f.Size), int(f.Y+r[2]*f.Size),
+		int(math.Ceil(f.X+r[1]*f.Size)), int(math.Ceil(f.Y+r[3]*f.Size))).Intersect(image.Rect(0, 0, w, h))
+	return meanDiff(prev, cur, w, rect)
+}
