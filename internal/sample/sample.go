@@ -173,7 +173,7 @@ func Generate(ctx context.Context, bin ffmpeg.Binaries, o Options) (*Result, err
 	if err := os.WriteFile(wavPath, append(wavHeader(rate, wav.Len()), wav.Bytes()...), 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(res.SRT, []byte(srt(res.Sentences)), 0o644); err != nil {
+	if err := os.WriteFile(res.SRT, []byte(SRT(res.Sentences)), 0o644); err != nil {
 		return nil, err
 	}
 	if err := encode(ctx, bin, o, wavPath, res.Duration); err != nil {
@@ -271,7 +271,8 @@ func wavHeader(rate, n int) []byte {
 	return h
 }
 
-func srt(ss []Sentence) string {
+// SRT is the sentences as an SubRip transcript, one cue each.
+func SRT(ss []Sentence) string {
 	var b strings.Builder
 	for i, s := range ss {
 		fmt.Fprintf(&b, "%d\n%s --> %s\n%s\n\n", i+1, srtTime(s.Start), srtTime(s.End), s.Text)

@@ -149,3 +149,26 @@ func TestScenarioEmpty(t *testing.T) {
 		t.Errorf("shots %+v, want one fit", p.Shots)
 	}
 }
+
+// A quick exchange of one-second turns is shown split, both people at
+// once, until one of them talks at length.
+func TestScenarioBanter(t *testing.T) {
+	sampletest.EndToEnd(t)
+	s := reframetest.Banter()
+	p := plan(t, s)
+	var split []reframe.Shot
+	for _, sh := range p.Shots {
+		if sh.Layout == reframe.LayoutSplit {
+			split = append(split, sh)
+		}
+	}
+	// The exchange runs from "Dogs." (line 1) to "Fair." (line 6); the
+	// long answer (line 7) is followed.
+	if len(split) != 1 || split[0].Start > s.Heard[1].Start+0.05 || split[0].End < s.Heard[6].End {
+		t.Fatalf("split shots %+v, want one over the exchange %.2f-%.2f", split, s.Heard[1].Start, s.Heard[6].End)
+	}
+	at := s.Heard[7].Start + 1
+	if !s.Shows(p, 1, at) || s.Shows(p, 0, at) {
+		t.Errorf("at %.1f s the camera is not on the one who talks at length", at)
+	}
+}

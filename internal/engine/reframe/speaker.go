@@ -27,16 +27,17 @@ type segment struct {
 }
 
 // speakers decides whom the camera shows, and how, in a shot of two or more
-// persons: the one whose mouth moves while someone speaks. Speech comes from
-// the transcript's word times (and the audio), mouth movement from the
-// faces; each person's movement is scaled to their own range, so a beard or
-// a shadow does not make a listener look like a speaker. The camera goes to
-// a new speaker at the first word of their turn, only for a turn of a
-// second or more (a "yeah" does not move it), and holds each speaker at
-// least two seconds. Rapid exchanges, and two people talking at once, get
-// a split layout instead of a camera that ping-pongs.
+// persons. Speech (the transcript's words, trimavg to their sound) says
+// when someone speaks and where each utterance starts; mouths say who: an
+// utterance belongs to the person whose mouth moves most during it, each
+// person's movement scaled to their own range, so a beard or a shadow does
+// not make a listener look like a speaker. The camera goes to a new
+// speaker at the first word of their turn, only for a turn of a second or
+// more (a "yeah" does not move it), and holds each speaker at least two
+// seconds. Rapid exchanges, and two people talking at once, get a split
+// layout instead of a camera that ping-pongs.
 func speakers(ps []*person, times []float64, speech []Span, start, end float64) []segment {
-	score := mouthScores(ps, times)
+	norm, smooth := mouthScores(ps, times)
 	talking := func(t float64) bool { return speech == nil || inSpans(speech, t, 0.1) }
 
 	// Each frame's speaker, where one clearly is, and the frames where two
@@ -48,50 +49,48 @@ func speakers(ps []*person, times []float64, speech []Span, start, end float64) 
 		if !talking(t) {
 			continue
 		}
-		best, second := -1, -1
-		for p := range ps {
-			if math.IsNaN(score[p][k]) {
-				continue
-			}
-			if best < 0 || score[p][k] > score[best][k] {
-				best, second = p, best
-			} else if second < 0 || score[p][k] > score[second][k] {
-				second = p
-			}
-		}
+		best, second := ranked(smooth, k)
 		if best < 0 {
 			continue
 		}
-		lead := score[best][k]
+		lead := smooth[best][k]
 		if second >= 0 {
-			if score[second][k] >= 0.5 && lead >= 0.5 {
+			if smooth[second][k] >= 0.5 && lead >= 0.5 {
 				overlap = append(overlap, t)
 			}
-			lead -= score[second][k]
+			lead -= smooth[second][k]
 		}
 		if lead >= labelMargin {
 			label[k] = best
 		}
 	}
 
-	runs := speakerRuns(label, times)
-	splits := splitRegions(runs, overlap, speech, start, end)
-	turns := settle(runs)
+	var utts []turn
+	if speech != nil {
+		for _, u := range utterances(speech) {
+			utts = append(utts, turn{attribute(norm, times, u), u.Start, u.End})
+		}
+	} else {
+		utts = labelRuns(label, times)
+	}
+	turns := joinTurns(utts)
+	splits := splitRegions(turns, overlap, start, end)
+	turns = settle(turns)
 
 	// The camera's speaker over time: a switch at the first word of each
 	// new turn, at least minHold after the last.
-	first := mostTalkative(score, label, ps)
+	first := mostTalkative(label, ps)
 	if len(turns) > 0 {
 		first = turns[0].who
 	}
-	segs := []segment{{start: start, end: end, layout: LayoutSingle, who: []int{first}, why: ""}}
+	segs := []segment{{start: start, end: end, layout: LayoutSingle, who: []int{first}}}
 	last := start
 	for _, tn := range turns[min(1, len(turns)):] {
 		cur := &segs[len(segs)-1]
 		if tn.who == cur.who[0] {
 			continue
 		}
-		at := snap(tn.first, speech)
+		at := tn.start
 		if at-last < minHold {
 			if tn.end-at < minHold {
 				continue // too short to show without breaking the hold
@@ -108,22 +107,40 @@ func speakers(ps []*person, times []float64, speech []Span, start, end float64) 
 	return overlaySplits(segs, splits, ps)
 }
 
+// ranked returns the persons with the highest and second highest score at
+// frame k, -1 where there is none.
+func ranked(score [][]float64, k int) (best, second int) {
+	best, second = -1, -1
+	for p := range score {
+		v := score[p][k]
+		if math.IsNaN(v) {
+			continue
+		}
+		if best < 0 || v > score[best][k] {
+			best, second = p, best
+		} else if second < 0 || v > score[second][k] {
+			second = p
+		}
+	}
+	return best, second
+}
+
 // mouthScores is each person's mouth movement at each frame, scaled to the
-// person's own 20th-80th percentile range and averaged over mouthWindow on
-// either side; NaN where the face was not seen. A range smaller than half
-// the widest person's (someone who never speaks) is widened to it, so
-// their still mouth is not magnified into speech.
-func mouthScores(ps []*person, times []float64) [][]float64 {
-	raw := make([][]float64, len(ps))
+// person's own 20th-80th percentile range (norm), and that averaged over
+// mouthWindow on either side (smooth); NaN where the face was not seen. A
+// range smaller than half the widest person's (someone who never speaks)
+// is widened to it, so their still mouth is not magnified into speech.
+func mouthScores(ps []*person, times []float64) (norm, smooth [][]float64) {
+	norm, smooth = make([][]float64, len(ps)), make([][]float64, len(ps))
 	lo, rng := make([]float64, len(ps)), make([]float64, len(ps))
 	widest := 0.0
 	for p, per := range ps {
-		raw[p] = make([]float64, len(times))
+		norm[p] = make([]float64, len(times))
 		var seen []float64
 		for k, t := range times {
-			raw[p][k] = math.NaN()
+			norm[p][k] = math.NaN()
 			if q, ok := per.seen(t, 0.5/sampleRate); ok {
-				raw[p][k] = q.Mouth
+				norm[p][k] = q.Mouth
 				seen = append(seen, q.Mouth)
 			}
 		}
@@ -132,34 +149,30 @@ func mouthScores(ps []*person, times []float64) [][]float64 {
 		widest = math.Max(widest, rng[p])
 	}
 	floor := math.Max(0.5*widest, 1.0) // a grey level: below it is noise
-	out := make([][]float64, len(ps))
 	for p := range ps {
 		r := math.Max(rng[p], floor)
-		out[p] = make([]float64, len(times))
+		for k := range times {
+			norm[p][k] = (norm[p][k] - lo[p]) / r
+		}
+		smooth[p] = make([]float64, len(times))
 		for k, t := range times {
 			sum, n := 0.0, 0
-			for j := k; j >= 0 && t-times[j] <= mouthWindow; j-- {
-				if !math.IsNaN(raw[p][j]) {
-					sum += raw[p][j]
+			for j := range times {
+				if math.Abs(times[j]-t) <= mouthWindow && !math.IsNaN(norm[p][j]) {
+					sum += norm[p][j]
 					n++
 				}
 			}
-			for j := k + 1; j < len(times) && times[j]-t <= mouthWindow; j++ {
-				if !math.IsNaN(raw[p][j]) {
-					sum += raw[p][j]
-					n++
-				}
-			}
-			out[p][k] = math.NaN()
+			smooth[p][k] = math.NaN()
 			if n > 0 {
-				out[p][k] = (sum/float64(n) - lo[p]) / r
+				smooth[p][k] = sum / float64(n)
 			}
 		}
 	}
-	return out
+	return norm, smooth
 }
 
-func mostTalkative(score [][]float64, label []int, ps []*person) int {
+func mostTalkative(label []int, ps []*person) int {
 	count := make([]int, len(ps))
 	for _, l := range label {
 		if l >= 0 {
@@ -175,87 +188,148 @@ func mostTalkative(score [][]float64, label []int, ps []*person) int {
 	return best
 }
 
-// run is a stretch of frames labelled with one speaker.
-type run struct {
-	who         int
-	first, end  float64 // the first labelled frame, and just after the last
-	frames      int
-	evidenceSec float64
+// turn is a stretch of speech by one person; who is -1 when it is not
+// known whose.
+type turn struct {
+	who        int
+	start, end float64
 }
 
-// speakerRuns groups the labelled frames into runs of one speaker;
-// unlabelled frames do not break a run.
-func speakerRuns(label []int, times []float64) []run {
-	var runs []run
+// utterances are the stretches of speech with no pause of a sixth of a
+// second or more: a change of speaker nearly always leaves one.
+func utterances(speech []Span) []Span {
+	var out []Span
+	for _, s := range speech {
+		if n := len(out); n > 0 && s.Start-out[n-1].End < 0.15 {
+			out[n-1].End = math.Max(out[n-1].End, s.End)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// attribute says whose utterance u is: the person whose mouth moved most,
+// on average, while it was heard (a frame shows the movement since the one
+// before), by a clear margin; -1 when nobody's did.
+func attribute(norm [][]float64, times []float64, u Span) int {
+	// A short word is seen on at least three frames.
+	lo, hi := u.Start, u.End+0.5/sampleRate
+	if mid := (lo + hi) / 2; hi-lo < 0.6 {
+		lo, hi = mid-0.3, mid+0.3
+	}
+	avg := make([][]float64, len(norm))
+	for p := range norm {
+		var vs []float64
+		for k, t := range times {
+			if v := norm[p][k]; t > lo && t <= hi && !math.IsNaN(v) {
+				vs = append(vs, v)
+			}
+		}
+		avg[p] = []float64{math.NaN()}
+		if len(vs) > 0 {
+			avg[p][0] = mean(vs)
+		}
+	}
+	best, second := ranked(avg, 0)
+	switch {
+	case best < 0:
+		return -1
+	case second < 0 && avg[best][0] >= 0.5:
+		return best // the other face is not seen: a clearly moving mouth
+	case second >= 0 && avg[best][0]-avg[second][0] >= labelMargin:
+		return best
+	}
+	return -1
+}
+
+// labelRuns makes turns of the frames' labels, where there are no word
+// times: runs of one label, which unlabelled frames do not break.
+func labelRuns(label []int, times []float64) []turn {
+	var out []turn
 	for k, l := range label {
 		if l < 0 {
 			continue
 		}
-		end := times[k] + 1/sampleRate
-		if n := len(runs); n > 0 && runs[n-1].who == l {
-			runs[n-1].end = end
-			runs[n-1].frames++
+		s, e := times[k]-0.5/sampleRate, times[k]+0.5/sampleRate
+		if n := len(out); n > 0 && out[n-1].who == l {
+			out[n-1].end = e
 			continue
 		}
-		runs = append(runs, run{who: l, first: times[k], end: end, frames: 1})
+		out = append(out, turn{l, s, e})
 	}
-	for i := range runs {
-		runs[i].evidenceSec = float64(runs[i].frames) / sampleRate
-	}
-	return runs
+	return out
 }
 
-// settle removes runs shorter than minTurn, shortest first, joining the
-// runs on either side when they are the same speaker: what is left are
-// turns.
-func settle(runs []run) []run {
-	rs := append([]run(nil), runs...)
+// joinTurns gives utterances of unknown speaker to the speaker before them
+// (or after, at the start), and joins a speaker's consecutive utterances
+// into one turn.
+func joinTurns(utts []turn) []turn {
+	known := -1
+	for _, u := range utts {
+		if u.who >= 0 {
+			known = u.who
+			break
+		}
+	}
+	if known < 0 {
+		return nil
+	}
+	var out []turn
+	for _, u := range utts {
+		if u.who < 0 {
+			u.who = known
+		}
+		known = u.who
+		if n := len(out); n > 0 && out[n-1].who == u.who {
+			out[n-1].end = u.end
+			continue
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// settle removes turns shorter than minTurn, shortest first, joining the
+// turns on either side when they are the same speaker's.
+func settle(turns []turn) []turn {
+	ts := append([]turn(nil), turns...)
 	for {
 		at := -1
-		for i, r := range rs {
-			if r.evidenceSec < minTurn && (at < 0 || r.evidenceSec < rs[at].evidenceSec) {
+		for i, t := range ts {
+			if d := t.end - t.start; d < minTurn && (at < 0 || d < ts[at].end-ts[at].start) {
 				at = i
 			}
 		}
 		if at < 0 {
-			return rs
+			return ts
 		}
-		rs = append(rs[:at], rs[at+1:]...)
-		if at > 0 && at < len(rs) && rs[at-1].who == rs[at].who {
-			rs[at-1].end = rs[at].end
-			rs[at-1].frames += rs[at].frames
-			rs[at-1].evidenceSec += rs[at].evidenceSec
-			rs = append(rs[:at], rs[at+1:]...)
+		ts = append(ts[:at], ts[at+1:]...)
+		if at > 0 && at < len(ts) && ts[at-1].who == ts[at].who {
+			ts[at-1].end = ts[at].end
+			ts = append(ts[:at], ts[at+1:]...)
 		}
 	}
 }
 
 // splitRegions finds where a split layout serves better than a camera that
 // follows the speaker: three or more turns in a row each shorter than
-// rapidTurn, or a second or more of two mouths moving at once. Each starts
-// at the first word of its exchange.
-func splitRegions(runs []run, overlap []float64, speech []Span, start, end float64) []Span {
+// rapidTurn, or a second or more of two mouths moving at once.
+func splitRegions(turns []turn, overlap []float64, start, end float64) []Span {
 	var spans []Span
-	// Runs of under 0.4 s of evidence are noise even in a quick exchange.
-	var rs []run
-	for _, r := range runs {
-		if r.evidenceSec < 0.4 {
-			continue
-		}
-		if n := len(rs); n > 0 && rs[n-1].who == r.who {
-			rs[n-1].end = r.end
-			continue
-		}
-		rs = append(rs, r)
-	}
-	short := func(i int) bool { return i < len(rs) && rs[i].end-rs[i].first < rapidTurn }
-	for i := 0; i < len(rs); i++ {
+	short := func(i int) bool { return i < len(turns) && turns[i].end-turns[i].start < rapidTurn }
+	for i := 0; i < len(turns); i++ {
 		j := i
 		for short(j) {
 			j++
 		}
 		if j-i >= 3 {
-			spans = append(spans, Span{rs[i].first, rs[j-1].end})
+			// It lasts until the next turn starts, unless that is long after.
+			sp := Span{turns[i].start, turns[j-1].end}
+			if j < len(turns) && turns[j].start-sp.End < minHold {
+				sp.End = turns[j].start
+			}
+			spans = append(spans, sp)
 		}
 		i = j
 	}
@@ -275,7 +349,6 @@ func splitRegions(runs []run, overlap []float64, speech []Span, start, end float
 		if d := minSplit - (s.End - s.Start); d > 0 {
 			s.Start, s.End = s.Start-d/2, s.End+d/2
 		}
-		s.Start = snap(s.Start, speech)
 		s.Start, s.End = math.Max(start, s.Start), math.Min(end, s.End)
 		// A gap too short to hold a speaker is split too.
 		if n := len(out); n > 0 && s.Start-out[n-1].End < minHold {
@@ -373,23 +446,16 @@ func sameWho(a, b []int) bool {
 	return true
 }
 
-// snap moves a turn's start, as the mouths show it, to the start of the
-// speech nearest to it: the turn's first word.
-func snap(t float64, speech []Span) float64 {
-	best, bestD := t, math.Inf(1)
-	for _, s := range speech {
-		if s.Start < t-1.0 || s.Start > t+0.5 {
-			continue
-		}
-		if d := math.Abs(s.Start - t); d < bestD {
-			best, bestD = s.Start, d
-		}
-	}
-	return best
-}
-
 // inSpans reports whether t is in one of the spans, widened by pad.
 func inSpans(spans []Span, t, pad float64) bool {
 	i := sort.Search(len(spans), func(i int) bool { return spans[i].End+pad >= t })
 	return i < len(spans) && spans[i].Start-pad <= t
+}
+
+func mean(v []float64) float64 {
+	sum := 0.0
+	for _, x := range v {
+		sum += x
+	}
+	return sum / float64(len(v))
 }

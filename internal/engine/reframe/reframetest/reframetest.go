@@ -56,10 +56,10 @@ type Scenario struct {
 	People []Person
 	Lines  []Line
 
-	// Set by Make: the video, and when each line is heard, in the order
-	// of Lines.
-	Video string
-	Heard []reframe.Span
+	// Set by Make: the video, its exact transcript (with Lines), and when
+	// each line is heard, in the order of Lines.
+	Video, SRT string
+	Heard      []reframe.Span
 }
 
 // Make writes the scenario's video into dir and returns its path. Each
@@ -97,14 +97,17 @@ func (s *Scenario) Make(ctx context.Context, dir string) (string, error) {
 		} else {
 			chain += "null,"
 		}
-		// A dark mouth that opens and shuts at speech's syllable rate
-		// (4-7 Hz, not periodic) while the person speaks.
+		// A mouth: a dark opening under a lip of skin that slides down to
+		// open it, by a changing amount at speech's syllable rate (4-7 Hz,
+		// not periodic) while the person speaks, and stays shut otherwise.
 		m := mouthInImage
 		if p.Flip {
 			m.X0, m.X1 = imgW-m.X1, imgW-m.X0
 		}
-		chain += fmt.Sprintf("drawbox=x=%g:y=%g:w=%g:h=%g:color=0x3a1010:t=fill:enable='%s',scale=-2:%d",
-			m.X0, m.Y0, m.X1-m.X0, m.Y1-m.Y0, s.talkExpr(i), s.Height)
+		open := fmt.Sprintf("(%s)*(0.5+0.25*sin(26.7*t)+0.25*sin(41.9*t))", s.talkExpr(i))
+		fmt.Fprintf(&g, ";color=c=0xc98b74:s=%gx%g:r=25:d=%s[lid%d]", m.X1-m.X0, m.Y1-m.Y0, ffmpeg.Seconds(s.Dur), i)
+		chain += fmt.Sprintf("drawbox=x=%g:y=%g:w=%g:h=%g:color=0x3a1010:t=fill[m%d];[m%d][lid%d]overlay=x=%g:y='%g+%g*%s':eval=frame,scale=-2:%d",
+			m.X0, m.Y0, m.X1-m.X0, m.Y1-m.Y0, i, i, i, m.X0, m.Y0, 0.9*(m.Y1-m.Y0), open, s.Height)
 		fmt.Fprintf(&g, ";%s[p%d]", chain, i)
 		next := fmt.Sprintf("[v%d]", i)
 		fmt.Fprintf(&g, ";%s[p%d]overlay=x='%s':y='%s':eval=frame:shortest=1%s",
@@ -128,8 +131,7 @@ func (s *Scenario) Make(ctx context.Context, dir string) (string, error) {
 	return out, nil
 }
 
-// talkExpr is 1 while person i's mouth is open: during their lines, at a
-// syllable-like rate.
+// talkExpr is 1 while person i speaks one of their lines.
 func (s *Scenario) talkExpr(i int) string {
 	var during []string
 	for k, l := range s.Lines {
@@ -140,7 +142,7 @@ func (s *Scenario) talkExpr(i int) string {
 	if len(during) == 0 {
 		return "0"
 	}
-	return "(" + strings.Join(during, "+") + ")*gt(sin(t*27.0)+sin(t*42.4),0)"
+	return strings.Join(during, "+")
 }
 
 // speak synthesises the lines: the first person in one voice, the second
@@ -152,6 +154,10 @@ func (s *Scenario) speak(ctx context.Context, wav string) error {
 	}
 	heard, err := sample.Dialogue(ctx, lines, wav)
 	if err != nil {
+		return err
+	}
+	s.SRT = strings.TrimSuffix(wav, ".wav") + ".srt"
+	if err := os.WriteFile(s.SRT, []byte(sample.SRT(heard)), 0o644); err != nil {
 		return err
 	}
 	s.Heard = s.Heard[:0]
@@ -232,11 +238,19 @@ func Still(dur float64) *Scenario {
 	return &Scenario{Name: "still", W: 1920, H: 1080, Dur: dur, Height: 300, People: []Person{{Path: path}}}
 }
 
-// LowFace: one face low in the frame, as a presenter filmed from above.
-func LowFace(dur float64) *Scenario {
-	return &Scenario{Name: "lowface", W: 1920, H: 1080, Dur: dur, Height: 340, People: []Person{{Path: []reframe.Key{
-		{T: 0, X: 900, Y: 700}, {T: dur, X: 900, Y: 700},
-	}}}}
+// LowFace: one face low in the frame, as a presenter filmed from above,
+// who talks for about half a minute.
+func LowFace() *Scenario {
+	return &Scenario{Name: "lowface", W: 1920, H: 1080, Height: 340, People: []Person{{Path: []reframe.Key{
+		{T: 0, X: 900, Y: 700}, {T: 3600, X: 900, Y: 700},
+	}}}, Lines: []Line{
+		{0, "Here is the one habit that changed how I work.", 0.5},
+		{0, "Every morning I write down the three things that matter today.", 0.4},
+		{0, "Not ten things, not a long list, just three.", 0.4},
+		{0, "If I finish them, the day was a success, whatever else happens.", 0.4},
+		{0, "It sounds simple, but it forces you to choose, and choosing is the hard part.", 0.4},
+		{0, "Try it for a week and see what you stop doing.", 0.4},
+	}}
 }
 
 // Backchannel is the line of TwoSpeakers that is a backchannel.
