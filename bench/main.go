@@ -6,7 +6,8 @@
 // encoder settings (the floor, measured in the same run), the speed-up of
 // recognition on all cores over one, and the peak memory of the clipmill
 // process. Figures are ratios against floors measured here, so they hold
-// from machine to machine.
+// from machine to machine. Then it holds the reframe stage to its figures
+// on generated videos whose truth is known (-reframe-only: that alone).
 package main
 
 import (
@@ -48,8 +49,15 @@ func main() {
 	durations := flag.String("duration", "30,60,180", "clip lengths to ask for")
 	preset := flag.String("x264-preset", "veryfast", "x264 preset for clipmill and the floor alike")
 	dir := flag.String("dir", "bench-out", "working folder (kept, so the talk is made once)")
+	reframeOnly := flag.Bool("reframe-only", false, "measure only the reframe stage")
 	flag.Parse()
-	if err := run(*minutes, *durations, *preset, *dir); err != nil {
+	var err error
+	if *reframeOnly {
+		err = reframeFigures(context.Background(), "bin/clipmill", *dir)
+	} else {
+		err = run(*minutes, *durations, *preset, *dir)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -111,7 +119,10 @@ func run(minutes float64, durations, preset, dir string) error {
 		}
 		report(mode.name, st, wall, floor, childRSS)
 	}
-	return recognitionScaling(ctx, talk, dir)
+	if err := recognitionScaling(ctx, talk, dir); err != nil {
+		return err
+	}
+	return reframeFigures(ctx, bin, dir)
 }
 
 // plainFFmpeg is the floor: the same cuts, seeked the same way, scaled to

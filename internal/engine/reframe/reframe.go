@@ -43,6 +43,23 @@ type Request struct {
 	Speech []Span
 }
 
+// Clip is the request for the clip [start, start+dur) of the same source;
+// speech times move onto the clip's clock.
+func (r Request) Clip(start, dur float64) Request {
+	c := r
+	c.Start, c.Dur, c.Speech = r.Start+start, dur, nil
+	if r.Speech != nil {
+		c.Speech = []Span{}
+		for _, s := range r.Speech {
+			s.Start, s.End = math.Max(0, s.Start-start), math.Min(dur, s.End-start)
+			if s.End > s.Start {
+				c.Speech = append(c.Speech, s)
+			}
+		}
+	}
+	return c
+}
+
 // sameShapeSlack: a source this close to the output's shape is only scaled.
 const sameShapeSlack = 0.03
 

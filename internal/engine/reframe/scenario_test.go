@@ -89,8 +89,7 @@ func TestScenarioJump(t *testing.T) {
 	}
 	// The clip from 3 to 9 s, as the engine renders it: the cut lands on
 	// the frame, 3 s into the clip.
-	r := s.Request(s.Video, 1080, 1920)
-	r.Start, r.Dur = 3, 6
+	r := s.Request(s.Video, 1080, 1920).Clip(3, 6)
 	rendered(t, r, analyse(t, r))
 }
 

@@ -1,9 +1,14 @@
 package reframetest
 
 import (
+	"context"
+	"fmt"
+	"image"
 	"math"
 
+	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
 	"github.com/clipmill/clipmill/internal/engine/reframe"
+	"github.com/clipmill/clipmill/internal/engine/scene"
 )
 
 // Shows reports whether the output shows person i's whole head at time t:
@@ -150,4 +155,61 @@ func (s *Scenario) Speakers(p reframe.Plan) SpeakerScore {
 		sc.Latency = math.Max(sc.Latency, best)
 	}
 	return sc
+}
+
+// CaptionScore says where the captions of a clip of a one-person scenario
+// land: Frames is how many sampled frames show captions, OnFace how many
+// caption pixels fall on the face in them, and Outside how many fall outside
+// the portrait safe zone (y 10%-80% of the height).
+type CaptionScore struct {
+	Frames, OnFace, Outside int
+}
+
+// Captions compares, once a second, a portrait clip of the scenario from
+// start to start+dur rendered with captions and the same clip rendered
+// without: caption pixels are where they differ. The face is where a fresh
+// reframe plan of the clip puts it.
+func (s *Scenario) Captions(ctx context.Context, with, plain string, start, dur float64) (CaptionScore, error) {
+	var sc CaptionScore
+	const w, h = 1080, 1920
+	p, err := reframe.Analyse(ctx, ffmpeg.Binaries{}, s.Request(s.Video, w, h).Clip(start, dur))
+	if err != nil {
+		return sc, err
+	}
+	frame := func(path string, at float64) ([]uint8, error) {
+		f, err := scene.Sample(ctx, ffmpeg.Binaries{}, scene.Request{Path: path, Start: at, Dur: 0.04, FPS: 25, SrcW: w, SrcH: h, Side: h})
+		if err != nil || len(f.Frames) == 0 {
+			return nil, fmt.Errorf("decode %s at %.1f s: %v", path, at, err)
+		}
+		return f.Frames[0].Gray, nil
+	}
+	for at := 1.0; at < dur-1; at++ {
+		a, err := frame(with, at)
+		if err != nil {
+			return sc, err
+		}
+		b, err := frame(plain, at)
+		if err != nil {
+			return sc, err
+		}
+		head, _ := p.Map(at, s.Head(0, start+at))
+		ink := 0
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				if d := int(a[y*w+x]) - int(b[y*w+x]); d > 48 || d < -48 {
+					ink++
+					if image.Pt(x, y).In(head) {
+						sc.OnFace++
+					}
+					if y < h/10 || y >= h*8/10 {
+						sc.Outside++
+					}
+				}
+			}
+		}
+		if ink > 0 {
+			sc.Frames++
+		}
+	}
+	return sc, nil
 }
