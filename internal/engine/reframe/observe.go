@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"image"
 	"math"
-	"runtime"
-	"sync"
 
 	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
 	"github.com/clipmill/clipmill/internal/engine/scene"
@@ -42,67 +40,65 @@ type observed struct {
 	frames scene.Frames
 }
 
-// observe samples the span at sampleRate and finds the faces in each frame,
-// on every core. Frames are processed as they are decoded, so a long clip
-// holds only a few pictures in memory.
+// observe samples the span at sampleRate and finds the faces in each frame.
+// Frames are handed over as they are decoded, so a long clip holds only a
+// few pictures in memory, and faces are found in order, each frame's near
+// the last's, while ffmpeg decodes the next frames on the other cores.
 func observe(ctx context.Context, bin ffmpeg.Binaries, r Request) (*observed, error) {
 	if _, err := faceClassifier(); err != nil {
 		return nil, err
 	}
-	type job struct {
-		k          int
-		cur, prev  []uint8
-		w, h       int
-		sx, sy, tt float64
+	type frame struct {
+		t         float64
+		cur, prev []uint8
+		w, h      int
 	}
-	var (
-		mu   sync.Mutex
-		out  = &observed{}
-		jobs = make(chan job, 4)
-		wg   sync.WaitGroup
-	)
-	for range max(1, runtime.GOMAXPROCS(0)) {
-		wg.Go(func() {
-			for j := range jobs {
-				o := observation{T: j.tt}
-				faces, _ := DetectFaces(j.cur, j.w, j.h) // the classifier is loaded
-				for _, f := range faces {
-					s := sighting{X: f.X * j.sx, Y: f.Y * j.sy, Size: f.Size * j.sx}
-					if j.prev != nil {
-						s.Mouth = mouthMotion(j.prev, j.cur, j.w, j.h, f)
-					}
-					o.Faces = append(o.Faces, s)
-				}
-				mu.Lock()
-				for len(out.obs) <= j.k {
-					out.obs = append(out.obs, observation{T: -1})
-				}
-				out.obs[j.k] = o
-				mu.Unlock()
+	frames := make(chan frame, 8)
+	out := &observed{}
+	done := make(chan error, 1)
+	go func() {
+		var fd finder
+		var err error
+		for f := range frames {
+			if err != nil {
+				continue // drain, so the decoder never blocks
 			}
-		})
-	}
+			var faces []Face
+			if faces, err = fd.find(f.cur, f.w, f.h); err != nil {
+				continue
+			}
+			sx, sy := float64(r.SrcW)/float64(f.w), float64(r.SrcH)/float64(f.h)
+			o := observation{T: f.t}
+			for _, fc := range faces {
+				s := sighting{X: fc.X * sx, Y: fc.Y * sy, Size: fc.Size * sx}
+				if f.prev != nil {
+					s.Mouth = mouthMotion(f.prev, f.cur, f.w, f.h, fc)
+				}
+				o.Faces = append(o.Faces, s)
+			}
+			out.obs = append(out.obs, o)
+		}
+		done <- err
+	}()
 	var prev []uint8
-	k := 0
 	err := scene.Stream(ctx, bin, scene.Request{
 		Path: r.Path, Start: r.Start, Dur: r.Dur, FPS: sampleRate,
 		SrcW: r.SrcW, SrcH: r.SrcH, Side: sampleSide,
 	}, func(f *scene.Frames, fr scene.Frame) error {
-		j := job{k: k, cur: fr.Gray, prev: prev, w: f.W, h: f.H, tt: fr.T,
-			sx: float64(r.SrcW) / float64(f.W), sy: float64(r.SrcH) / float64(f.H)}
 		select {
-		case jobs <- j:
+		case frames <- frame{t: fr.T, cur: fr.Gray, prev: prev, w: f.W, h: f.H}:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 		prev = fr.Gray
 		fr.Gray = nil // the histogram is all the cut rule needs
 		out.frames.Frames = append(out.frames.Frames, fr)
-		k++
 		return nil
 	})
-	close(jobs)
-	wg.Wait()
+	close(frames)
+	if derr := <-done; err == nil {
+		err = derr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reframe: %w", err)
 	}

@@ -35,6 +35,15 @@ func analyse(t *testing.T, r reframe.Request) reframe.Plan {
 	return p
 }
 
+// faceInside checks that the face is whole in the crop on 98% of the
+// frames, sampled at 2 fps.
+func faceInside(t *testing.T, s *reframetest.Scenario, p reframe.Plan) {
+	t.Helper()
+	if r := s.InsideRate(p, 0, 2); r < 0.98 {
+		t.Errorf("face inside the crop on %.1f%% of frames, want >= 98%%", 100*r)
+	}
+}
+
 // rendered renders the plan of the clip r asks for as the engine does
 // (seeking before the input), samples the result at 2 fps, and checks that
 // each frame shows a whole face.
@@ -75,9 +84,7 @@ func TestScenarioJump(t *testing.T) {
 	sampletest.EndToEnd(t)
 	s := reframetest.Jump(12)
 	p := plan(t, s)
-	if r := s.InsideRate(p, 0, 2); r < 0.98 {
-		t.Errorf("face inside the crop on %.1f%% of frames, want >= 98%%", 100*r)
-	}
+	faceInside(t, s, p)
 	cuts := 0
 	for _, sh := range p.Shots {
 		if sh.Why == "face jump" {
@@ -99,9 +106,7 @@ func TestScenarioWalk(t *testing.T) {
 	sampletest.EndToEnd(t)
 	s := reframetest.Walk(20)
 	p := plan(t, s)
-	if r := s.InsideRate(p, 0, 2); r < 0.98 {
-		t.Errorf("face inside the crop on %.1f%% of frames, want >= 98%%", 100*r)
-	}
+	faceInside(t, s, p)
 	if r := reframetest.Reversals(p, s.Dur, 25); r > 1 {
 		t.Errorf("%.2f changes of pan direction per 10 s, want <= 1", r)
 	}
@@ -115,9 +120,7 @@ func TestScenarioStill(t *testing.T) {
 	if r := reframetest.StillRate(p, s.Dur, 25); r < 0.95 {
 		t.Errorf("crop still on %.1f%% of frames, want >= 95%%", 100*r)
 	}
-	if r := s.InsideRate(p, 0, 2); r < 0.98 {
-		t.Errorf("face inside the crop on %.1f%% of frames, want >= 98%%", 100*r)
-	}
+	faceInside(t, s, p)
 }
 
 // Two people taking turns: the camera is on whoever speaks, switches at
