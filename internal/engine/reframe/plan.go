@@ -298,10 +298,13 @@ func (p Plan) panels(l Layout, i int) panelTrack {
 
 // PathExpr writes a path's x (or, with y, its y) as an ffmpeg expression of
 // t: the first value, plus a ramp for each later key, or a step where two
-// keys share a time (a cut). The terms are summed rather than nested, as
-// ffmpeg limits how deeply an expression may nest. Commas are escaped for
-// a filtergraph.
-func PathExpr(keys []Key, y bool) string {
+// keys share a time (a cut). Commas are escaped for a filtergraph.
+func PathExpr(keys []Key, y bool) string { return pathExpr(keys, y, "t") }
+
+// pathExpr is PathExpr with the time variable named (geq calls it T). The
+// terms are summed as a balanced tree: ffmpeg refuses an expression nested
+// about a hundred deep, and a chain of sums nests one level a term.
+func pathExpr(keys []Key, y bool, t string) string {
 	if len(keys) == 0 {
 		return "0"
 	}
@@ -311,26 +314,32 @@ func PathExpr(keys []Key, y bool) string {
 		}
 		return k.X
 	}
-	var b strings.Builder
-	b.WriteString(trimFloat(val(keys[0])))
+	var terms []string
 	for i := 1; i < len(keys); i++ {
 		a, c := keys[i-1], keys[i]
 		dv := val(c) - val(a)
 		if dv == 0 {
 			continue
 		}
-		sign := "+"
-		if dv < 0 {
-			sign, dv = "-", -dv
-		}
-		dt := c.T - a.T
-		if dt < 0.0005 {
-			fmt.Fprintf(&b, `%s%s*gte(t\,%s)`, sign, trimFloat(dv), trimFloat(c.T))
+		if dt := c.T - a.T; dt < 0.0005 {
+			terms = append(terms, fmt.Sprintf(`%s*gte(%s\,%s)`, trimFloat(dv), t, trimFloat(c.T)))
 		} else {
-			fmt.Fprintf(&b, `%s%s*clip(t-%s\,0\,%s)/%s`, sign, trimFloat(dv), trimFloat(a.T), trimFloat(dt), trimFloat(dt))
+			terms = append(terms, fmt.Sprintf(`%s*clip(%s-%s\,0\,%s)/%s`, trimFloat(dv), t, trimFloat(a.T), trimFloat(dt), trimFloat(dt)))
 		}
 	}
-	return b.String()
+	if len(terms) == 0 {
+		return trimFloat(val(keys[0]))
+	}
+	return trimFloat(val(keys[0])) + "+" + sumTree(terms)
+}
+
+// sumTree adds the terms in a balanced tree of brackets.
+func sumTree(terms []string) string {
+	if len(terms) == 1 {
+		return terms[0]
+	}
+	m := len(terms) / 2
+	return "(" + sumTree(terms[:m]) + "+" + sumTree(terms[m:]) + ")"
 }
 
 func trimFloat(v float64) string {

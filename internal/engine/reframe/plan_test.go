@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,7 +55,7 @@ func TestFilterGolden(t *testing.T) {
 		p    Plan
 		want string
 	}{
-		{cropPlan, `crop=w=606:h=1080:x=197+1000*gte(t\,2.5)-200*clip(t-4\,0\,2)/2:y=0,scale=1080:1920,setsar=1,fps=25`},
+		{cropPlan, `crop=w=606:h=1080:x=197+(1000*gte(t\,2.5)+-200*clip(t-4\,0\,2)/2):y=0,scale=1080:1920,setsar=1,fps=25`},
 		{fitPlan, "split=2[bg0][fg0];[bg0]scale=134:240:force_original_aspect_ratio=increase,crop=134:240,boxblur=6:2,eq=brightness=-0.12:saturation=0.85,scale=1080:1920:flags=fast_bilinear,setsar=1[bg1];[fg0]scale=1080:1920:force_original_aspect_ratio=decrease,setsar=1[fg1];[bg1][fg1]overlay=(W-w)/2:(H-h)/2,setsar=1,fps=29.97"},
 		{mixedPlan, `split=3[in0][in1][in2];` +
 			`[in0]crop=w=606:h=1080:x=100:y=0,scale=1080:1920[out0];` +
@@ -123,6 +125,47 @@ func TestFilterRunsInFFmpeg(t *testing.T) {
 		}
 		if want := fmt.Sprintf("%d,%d", p.OutW, p.OutH); strings.TrimSpace(string(got)) != want {
 			t.Errorf("%s: output is %s, want %s", name, got, want)
+		}
+	}
+}
+
+// ffmpeg computes a long path (ten minutes, a key every 0.2 s, with cuts)
+// to the pixel Panel.At plans. ffmpeg refuses an expression nested about
+// a hundred deep, so this guards the balanced sum too. geq prints each
+// frame's value into two grey pixels (high and low byte).
+func TestPathExprInFFmpeg(t *testing.T) {
+	sampletest.EndToEnd(t)
+	var keys []Key
+	x := 500.0
+	for k := 0; k <= 3000; k++ {
+		tt := float64(k) / 5
+		if k%97 == 0 {
+			keys = append(keys, Key{tt, x, 0}) // a cut: two keys at one time
+			x = 1300 - x
+		}
+		x += float64(k%7) - 3
+		keys = append(keys, Key{tt, x, 0})
+	}
+	pn := Panel{Path: keys}
+	e := pathExpr(keys, false, "T")
+	graph := fmt.Sprintf(`color=c=black:s=2x1:r=5:d=600,format=gray,geq=lum=if(eq(X\,0)\,floor(round(%s)/256)\,mod(round(%s)\,256))`, e, e)
+	script := filepath.Join(t.TempDir(), "graph")
+	if err := os.WriteFile(script, []byte(graph), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := (ffmpeg.Binaries{}).Output(context.Background(), 2*time.Minute, "-v", "error", "-filter_complex_script", script,
+		"-f", "rawvideo", "-pix_fmt", "gray", "-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 2*600*5 {
+		t.Fatalf("%d bytes, want two a frame", len(out))
+	}
+	for k := 0; k < len(out)/2; k++ {
+		got := 256*float64(out[2*k]) + float64(out[2*k+1])
+		want, _ := pn.At(float64(k) / 5)
+		if math.Abs(got-math.Round(want)) > 1 {
+			t.Fatalf("frame %d: ffmpeg says %.0f, the plan %.1f", k, got, want)
 		}
 	}
 }

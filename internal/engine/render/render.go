@@ -7,6 +7,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -91,18 +93,30 @@ type Clip struct {
 	Out        string // the MP4 path, relative to the working directory
 }
 
-// Args is the whole ffmpeg command line for a clip: the seek goes before the
-// input (a fast keyframe seek; after -i it would decode everything before it).
-func (e Encoder) Args(c Clip) []string {
+// Graph is the clip's filtergraph.
+func (c Clip) Graph() string {
 	graph := "[0:v]" + c.Video + "[v]"
-	maps := []string{"-map", "[v]"}
 	if c.Audio {
 		graph += ";[0:a]" + audioFilter(c.Gain) + "[a]"
+	}
+	return graph
+}
+
+// Args is the whole ffmpeg command line for a clip: the seek goes before the
+// input (a fast keyframe seek; after -i it would decode everything before it).
+// With graphScript set, the filtergraph is read from that file.
+func (e Encoder) Args(c Clip, graphScript string) []string {
+	maps := []string{"-map", "[v]"}
+	if c.Audio {
 		maps = append(maps, "-map", "[a]")
 	}
+	graph := []string{"-filter_complex", c.Graph()}
+	if graphScript != "" {
+		graph = []string{"-filter_complex_script", graphScript}
+	}
 	args := []string{"-nostdin", "-hide_banner", "-nostats", "-v", "error", "-y",
-		"-ss", ffmpeg.Seconds(c.Start), "-t", ffmpeg.Seconds(c.Dur), "-i", c.Source,
-		"-filter_complex", graph}
+		"-ss", ffmpeg.Seconds(c.Start), "-t", ffmpeg.Seconds(c.Dur), "-i", c.Source}
+	args = append(args, graph...)
 	args = append(args, maps...)
 	args = append(args, e.VideoArgs(c.FPS)...)
 	if c.Audio {
@@ -115,12 +129,25 @@ func (e Encoder) Args(c Clip) []string {
 	return append(args, "-movflags", "+faststart", "-t", ffmpeg.Seconds(c.Dur), c.Out)
 }
 
+// maxGraphArg is the longest filtergraph passed as an argument; a longer
+// one (a long camera path) goes in a file, as Linux caps one argument at
+// 128 KiB.
+const maxGraphArg = 32 << 10
+
 // Render runs the clip's ffmpeg pass in dir (where the caption file is).
 func (e Encoder) Render(ctx context.Context, bin ffmpeg.Binaries, dir string, c Clip) error {
 	// x264 veryfast encodes 1080x1920 at about twice real time on two cores;
 	// a generous multiple still catches a hang.
 	timeout := 2*time.Minute + time.Duration(8*c.Dur*float64(time.Second))
-	if _, err := bin.Exec(ctx, ffmpeg.Opts{Timeout: timeout, Dir: dir}, e.Args(c)...); err != nil {
+	script := ""
+	if g := c.Graph(); len(g) > maxGraphArg {
+		script = c.Out + ".graph"
+		if err := os.WriteFile(filepath.Join(dir, script), []byte(g), 0o644); err != nil {
+			return fmt.Errorf("render: %w", err)
+		}
+		defer os.Remove(filepath.Join(dir, script))
+	}
+	if _, err := bin.Exec(ctx, ffmpeg.Opts{Timeout: timeout, Dir: dir}, e.Args(c, script)...); err != nil {
 		return fmt.Errorf("render: %w", err)
 	}
 	return nil

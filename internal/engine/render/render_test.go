@@ -14,6 +14,7 @@ import (
 
 	"github.com/clipmill/clipmill/internal/engine/audio"
 	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
+	"github.com/clipmill/clipmill/internal/engine/reframe"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -39,10 +40,44 @@ func golden(t *testing.T, name, got string) {
 func TestArgsGolden(t *testing.T) {
 	c := Clip{Source: "/src/talk.mp4", Start: 65.03, Dur: 54.246, Video: "crop=w=608:h=1080:x=136:y=0,scale=1080:1920,setsar=1,fps=25,subtitles=f=c1.ass",
 		FPS: 25, Audio: true, Gain: ptr(GainFor(-23.5)), Title: "The biggest mistake", Out: "c1.mp4"}
-	golden(t, "args_veryfast.golden", strings.Join(Encoder{}.Args(c), "\n")+"\n")
+	golden(t, "args_veryfast.golden", strings.Join(Encoder{}.Args(c, ""), "\n")+"\n")
 
 	silent := Clip{Source: "/src/silent.mkv", Start: 0, Dur: 30, Video: "scale=1080:1080,setsar=1", FPS: 30, Out: "c2.mp4"}
-	golden(t, "args_ultrafast_silent.golden", strings.Join(Encoder{Preset: "ultrafast"}.Args(silent), "\n")+"\n")
+	golden(t, "args_ultrafast_silent.golden", strings.Join(Encoder{Preset: "ultrafast"}.Args(silent, ""), "\n")+"\n")
+
+	args := strings.Join(Encoder{}.Args(c, "c1.mp4.graph"), " ")
+	if !strings.Contains(args, " -filter_complex_script c1.mp4.graph ") || strings.Contains(args, "-filter_complex ") {
+		t.Errorf("with a script, args = %s", args)
+	}
+}
+
+// A filtergraph longer than one argument may be (a long camera path) is
+// read from a file, and the clip still renders.
+func TestRenderLongGraph(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders with ffmpeg")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src.mp4")
+	if err := (ffmpeg.Binaries{}).Run(context.Background(), time.Minute, "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2", src); err != nil {
+		t.Fatal(err)
+	}
+	// Ten minutes of a camera that moves every fifth of a second.
+	var path []reframe.Key
+	for k := 0; k < 3000; k++ {
+		path = append(path, reframe.Key{T: float64(k) / 5, X: float64(k % 150)})
+	}
+	c := Clip{Source: src, Dur: 1, FPS: 25, Out: "long.mp4",
+		Video: fmt.Sprintf("crop=w=160:h=240:x=%s:y=%s,scale=160:240", reframe.PathExpr(path, false), reframe.PathExpr(path, false))}
+	if len(c.Graph()) < 128<<10 {
+		t.Fatalf("the graph is only %d bytes", len(c.Graph()))
+	}
+	if err := (Encoder{Preset: "ultrafast"}).Render(context.Background(), ffmpeg.Binaries{}, dir, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "long.mp4.graph")); !os.IsNotExist(err) {
+		t.Errorf("the graph file was left behind: %v", err)
+	}
 }
 
 func ptr(v float64) *float64 { return &v }
