@@ -229,7 +229,7 @@ func (p Plan) during(l Layout) string {
 			terms = append(terms, fmt.Sprintf(`between(t\,%s\,%s)`, trimFloat(s.Start), trimFloat(s.End)))
 		}
 	}
-	return strings.Join(terms, "+")
+	return sumTree(terms)
 }
 
 // branch is the chain of one layout, from the input label in to the output

@@ -111,7 +111,20 @@ func TestFilterRunsInFFmpeg(t *testing.T) {
 	if f := anamorphic.Filter(); !strings.HasPrefix(f, "scale=1920:1080,setsar=1,") {
 		t.Fatalf("an anamorphic source is not stretched first: %q", f)
 	}
-	for name, p := range map[string]Plan{"crop": cropPlan, "mixed": mixedPlan, "fit": fitPlan, "anamorphic": anamorphic} {
+	// Ten minutes of a podcast that switches between a single and a split
+	// layout every three seconds.
+	var long Plan = mixedPlan
+	long.Shots = nil
+	for k := 0; k < 200; k++ {
+		s := mixedPlan.Shots[k%2]
+		s.Start, s.End = float64(3*k), float64(3*k+3)
+		s.Panels = append([]Panel(nil), s.Panels...)
+		for i := range s.Panels {
+			s.Panels[i].Path = []Key{{s.Start, s.Panels[i].Path[0].X, s.Panels[i].Path[0].Y}}
+		}
+		long.Shots = append(long.Shots, s)
+	}
+	for name, p := range map[string]Plan{"crop": cropPlan, "mixed": mixedPlan, "fit": fitPlan, "anamorphic": anamorphic, "long": long} {
 		out := filepath.Join(t.TempDir(), name+".mp4")
 		err := (ffmpeg.Binaries{}).Run(context.Background(), time.Minute, "-v", "error", "-i", src,
 			"-filter_complex", "[0:v]"+p.Filter()+"[v]", "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", out)
