@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/clipmill/clipmill/internal/sample/sampletest"
 )
 
 // TestLibassRender burns each preset into one grey frame with ffmpeg and
@@ -61,9 +63,7 @@ func TestLibassRender(t *testing.T) {
 // box) falls inside the face box, and that all of them are inside the safe
 // zone and the block Place reserved.
 func TestLibassRenderAvoidsFace(t *testing.T) {
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg is not on PATH")
-	}
+	sampletest.EndToEnd(t)
 	keep := os.Getenv("CAPTIONS_PNG_DIR")
 	const width, height = 1080, 1920
 	face := image.Rect(300, 1000, 780, 1500)
