@@ -27,7 +27,7 @@ type segment struct {
 }
 
 // speakers decides whom the camera shows, and how, in a shot of two or more
-// persons. Speech (the transcript's words, trimavg to their sound) says
+// persons. Speech (the transcript's words, trimmed to their sound) says
 // when someone speaks and where each utterance starts; mouths say who: an
 // utterance belongs to the person whose mouth moves most during it, each
 // person's movement scaled to their own range, so a beard or a shadow does
