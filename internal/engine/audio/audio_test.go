@@ -130,3 +130,21 @@ func TestIntegratedGating(t *testing.T) {
 		t.Fatalf("pause = %.2f, %v; want -45", got, ok)
 	}
 }
+
+func TestVoicedTrimsToTheSound(t *testing.T) {
+	// 10 ms frames: silence, then sound from 0.30 to 0.55 s, then silence.
+	tr := &Track{Energy: make([]float32, 100)}
+	for i := range tr.Energy {
+		tr.Energy[i] = -70
+		if i >= 30 && i < 55 {
+			tr.Energy[i] = -20
+		}
+	}
+	s, e, ok := tr.Voiced(0.1, 0.9, -45)
+	if !ok || s != 0.3 || e != 0.55 {
+		t.Errorf("voiced = %.2f-%.2f %v, want 0.30-0.55", s, e, ok)
+	}
+	if _, _, ok := tr.Voiced(0.6, 0.9, -45); ok {
+		t.Error("silence is voiced")
+	}
+}

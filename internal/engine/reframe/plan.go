@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -176,7 +177,7 @@ func (p Plan) Filter() string {
 	}
 	var used []Layout
 	for _, s := range p.Shots {
-		if !containsLayout(used, s.Layout) {
+		if !slices.Contains(used, s.Layout) {
 			used = append(used, s.Layout)
 		}
 	}
@@ -210,15 +211,6 @@ func (p Plan) Filter() string {
 		chain += fmt.Sprintf(",fps=%s", trimFloat(p.FPS))
 	}
 	return chain
-}
-
-func containsLayout(ls []Layout, l Layout) bool {
-	for _, x := range ls {
-		if x == l {
-			return true
-		}
-	}
-	return false
 }
 
 // during is an expression of t that is 1 in the shots with layout l.
