@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin/clipmill
 DEMO  := demo
 
-.PHONY: setup build cli functions demo test test-short vet bench bench-api deploy clean
+.PHONY: setup build cli functions demo test test-short vet bench bench-select bench-api deploy clean
 
 setup:
 	@scripts/setup.sh
@@ -70,6 +70,10 @@ test-short:
 
 bench: setup cli
 	$(GO) run ./bench
+
+# The selection stage on generated talks of known structure (text only).
+bench-select:
+	$(GO) run ./bench -select-only
 
 # wrk against clipmill serve on loopback.
 bench-api: setup cli

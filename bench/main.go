@@ -50,11 +50,15 @@ func main() {
 	preset := flag.String("x264-preset", "veryfast", "x264 preset for clipmill and the floor alike")
 	dir := flag.String("dir", "bench-out", "working folder (kept, so the talk is made once)")
 	reframeOnly := flag.Bool("reframe-only", false, "measure only the reframe stage")
+	selectOnly := flag.Bool("select-only", false, "measure only the selection stage (make bench-select)")
 	flag.Parse()
 	var err error
-	if *reframeOnly {
+	switch {
+	case *selectOnly:
+		err = selectFigures()
+	case *reframeOnly:
 		err = reframeFigures(context.Background(), "bin/clipmill", *dir)
-	} else {
+	default:
 		err = run(*minutes, *durations, *preset, *dir)
 	}
 	if err != nil {
@@ -120,6 +124,9 @@ func run(minutes float64, durations, preset, dir string) error {
 		report(mode.name, st, wall, floor, childRSS)
 	}
 	if err := recognitionScaling(ctx, talk, dir); err != nil {
+		return err
+	}
+	if err := selectFigures(); err != nil {
 		return err
 	}
 	return reframeFigures(ctx, bin, dir)

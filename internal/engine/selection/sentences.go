@@ -98,9 +98,10 @@ func endsSentence(w string) bool {
 	return false
 }
 
-// norm lower-cases a word and strips surrounding punctuation.
+// norm lower-cases a word, strips surrounding punctuation and makes a
+// typographic apostrophe plain, so "Let’s" and "let's" meet.
 func norm(w string) string {
-	return strings.ToLower(strings.TrimFunc(w, func(r rune) bool {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimFunc(w, func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	}))
+	})), "’", "'")
 }

@@ -55,7 +55,9 @@ func SelectVisual(in VisualInput) []Clip {
 			if end-s < w.Min {
 				score -= 0.5 * (1 - (end-s)/w.Min) // prefer full-length windows
 			}
-			score -= overlap(s, end, out)
+			for _, o := range out {
+				score -= shared(s, end, o.Start, o.End)
+			}
 			if score > bestScore {
 				best, bestScore, bestMotion = Clip{DurationType: dt, Start: s, End: end}, score, m
 			}
