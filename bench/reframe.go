@@ -64,7 +64,7 @@ func reframeFigures(ctx context.Context, bin, dir string) error {
 	sc := two.Speakers(p)
 	row("two people, turns of 2-8 s", "speaker in the crop, of speech time", ">= 90%", pct(sc.Fill))
 	row("", "switched for a 0.7 s \"yeah\"", "no", map[bool]string{true: "yes", false: "no"}[sc.Backchannel])
-	row("", "worst switch to the turn's first word", "<= 0.5 s", fmt.Sprintf("%.2f s (%d switches)", sc.Latency, sc.Switches))
+	row("", "worst switch to the turn's first word", "<= 0.5 s", fmt.Sprintf("%.2f s (%d switches, %.0f s split)", sc.Latency, sc.Switches, sc.Split))
 
 	on, frames, err := lowFaceCaptions(ctx, bin, dir)
 	if err != nil {

@@ -61,7 +61,7 @@ func faceRect(q point) image.Rectangle {
 	return image.Rect(int(b.X0), int(b.Y0), int(math.Ceil(b.X1)), int(math.Ceil(b.Y1)))
 }
 
-// placeCut finds the frame in (lo, hi] where the picture changes most, in
+// placeCut finds the frame near (lo, hi] where the picture changes most, in
 // region (source pixels) or, when it is empty, in its colours, and returns
 // the time halfway between that frame and the one before, so the crop
 // switches on exactly that frame.
@@ -70,9 +70,12 @@ func placeCut(ctx context.Context, bin ffmpeg.Binaries, r Request, lo, hi float6
 	if fps <= 0 || fps > 120 {
 		fps = 30
 	}
+	// The samples' times are good to a frame or two (the face search
+	// skips B-frames): look a little either side.
+	lo, hi = math.Max(0, lo-2/fps), math.Min(r.Dur, hi+2/fps)
 	f, err := scene.Sample(ctx, bin, scene.Request{
 		Path: r.Path, Start: r.Start + math.Max(0, lo), Dur: hi - lo + 1/fps, FPS: fps,
-		SrcW: r.SrcW, SrcH: r.SrcH, Side: refineSide,
+		SrcW: r.SrcW, SrcH: r.SrcH, Side: refineSide, Every: true,
 	})
 	if err != nil {
 		if ctx.Err() != nil {

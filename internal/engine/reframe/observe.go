@@ -56,6 +56,9 @@ func observe(ctx context.Context, bin ffmpeg.Binaries, r Request) (*observed, er
 	frames := make(chan frame, 8)
 	out := &observed{}
 	done := make(chan error, 1)
+	// A failed search stops the decoding rather than waiting for its end.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	go func() {
 		var fd finder
 		var err error
@@ -65,6 +68,7 @@ func observe(ctx context.Context, bin ffmpeg.Binaries, r Request) (*observed, er
 			}
 			var faces []Face
 			if faces, err = fd.find(f.cur, f.w, f.h); err != nil {
+				cancel()
 				continue
 			}
 			sx, sy := float64(r.SrcW)/float64(f.w), float64(r.SrcH)/float64(f.h)
@@ -96,7 +100,7 @@ func observe(ctx context.Context, bin ffmpeg.Binaries, r Request) (*observed, er
 		return nil
 	})
 	close(frames)
-	if derr := <-done; err == nil {
+	if derr := <-done; derr != nil {
 		err = derr
 	}
 	if err != nil {

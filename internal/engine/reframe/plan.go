@@ -74,6 +74,8 @@ func (f FaceAt) Box() Rect {
 	return Rect{f.X - 0.5*f.Size, f.Y - 0.75*f.Size, f.X + 0.5*f.Size, f.Y + 0.65*f.Size}
 }
 
+func (r Rect) height() float64 { return r.Y1 - r.Y0 }
+
 // At is the crop's top-left corner at time t.
 func (p Panel) At(t float64) (x, y float64) {
 	k := p.Path
@@ -101,40 +103,48 @@ func (p Plan) ShotAt(t float64) int {
 }
 
 // Map takes a rectangle of the source at time t to where it lands in the
-// output, clipped to the panel (or frame) that shows it; ok is false when
+// output, clipped to the panels (or frame) that show it; ok is false when
 // it is not shown.
 func (p Plan) Map(t float64, r Rect) (image.Rectangle, bool) {
+	var out image.Rectangle
+	for _, m := range p.mapEach(t, r) {
+		out = out.Union(m)
+	}
+	return out, !out.Empty()
+}
+
+// mapEach is Map per panel (one for a layout without panels): each panel
+// that shows the rectangle gives where, clipped to the panel.
+func (p Plan) mapEach(t float64, r Rect) []image.Rectangle {
 	if len(p.Shots) == 0 {
-		return image.Rectangle{}, false
+		return nil
 	}
 	s := p.Shots[p.ShotAt(t)]
-	frame := image.Rect(0, 0, p.OutW, p.OutH)
-	var out image.Rectangle
-	place := func(cx, cy, cw, ch float64, dst image.Rectangle) {
+	place := func(cx, cy, cw, ch float64, dst image.Rectangle) image.Rectangle {
 		kx, ky := float64(dst.Dx())/cw, float64(dst.Dy())/ch
-		r := image.Rect(
+		return image.Rect(
 			dst.Min.X+int(math.Floor((r.X0-cx)*kx)), dst.Min.Y+int(math.Floor((r.Y0-cy)*ky)),
 			dst.Min.X+int(math.Ceil((r.X1-cx)*kx)), dst.Min.Y+int(math.Ceil((r.Y1-cy)*ky))).Intersect(dst)
-		out = out.Union(r)
 	}
 	sw, sh := float64(p.SrcW), float64(p.SrcH)
 	switch s.Layout {
 	case LayoutSingle, LayoutSplit:
-		for _, pn := range s.Panels {
+		out := make([]image.Rectangle, len(s.Panels))
+		for i, pn := range s.Panels {
 			cx, cy := pn.At(t)
-			place(cx, cy, float64(pn.W), float64(pn.H), pn.Out)
+			out[i] = place(cx, cy, float64(pn.W), float64(pn.H), pn.Out)
 		}
+		return out
 	case LayoutFit:
 		k := math.Min(float64(p.OutW)/sw, float64(p.OutH)/sh)
 		w, h := sw*k, sh*k
 		ox, oy := (float64(p.OutW)-w)/2, (float64(p.OutH)-h)/2
-		place(0, 0, sw, sh, image.Rect(int(ox), int(oy), int(ox+w), int(oy+h)))
+		return []image.Rectangle{place(0, 0, sw, sh, image.Rect(int(ox), int(oy), int(ox+w), int(oy+h)))}
 	default: // scale: fill the frame, cropping the overflow evenly
 		k := math.Max(float64(p.OutW)/sw, float64(p.OutH)/sh)
 		cw, ch := float64(p.OutW)/k, float64(p.OutH)/k
-		place((sw-cw)/2, (sh-ch)/2, cw, ch, frame)
+		return []image.Rectangle{place((sw-cw)/2, (sh-ch)/2, cw, ch, image.Rect(0, 0, p.OutW, p.OutH))}
 	}
-	return out, !out.Empty()
 }
 
 // FaceBoxes returns where the faces of every shot that overlaps [t0, t1)
@@ -146,17 +156,20 @@ func (p Plan) FaceBoxes(t0, t1 float64) []image.Rectangle {
 		if s.End <= t0 || s.Start >= t1 {
 			continue
 		}
-		union := map[int]image.Rectangle{}
-		var order []int
+		type key struct{ person, panel int }
+		union := map[key]image.Rectangle{}
+		var order []key
 		for _, f := range s.Faces {
-			r, ok := p.Map(f.T, f.Box())
-			if !ok {
-				continue
+			for i, r := range p.mapEach(f.T, f.Box()) {
+				k := key{f.Person, i}
+				if r.Empty() {
+					continue
+				}
+				if _, seen := union[k]; !seen {
+					order = append(order, k)
+				}
+				union[k] = union[k].Union(r)
 			}
-			if _, seen := union[f.Person]; !seen {
-				order = append(order, f.Person)
-			}
-			union[f.Person] = union[f.Person].Union(r)
 		}
 		for _, k := range order {
 			boxes = append(boxes, union[k])
@@ -218,7 +231,9 @@ func (p Plan) during(l Layout) string {
 	var terms []string
 	for _, s := range p.Shots {
 		if s.Layout == l {
-			terms = append(terms, fmt.Sprintf(`between(t\,%s\,%s)`, trimFloat(s.Start), trimFloat(s.End)))
+			// From its start to just before its end: at a frame on the
+			// boundary, the next shot shows.
+			terms = append(terms, fmt.Sprintf(`gte(t\,%s)*lt(t\,%s)`, trimFloat(s.Start), trimFloat(s.End)))
 		}
 	}
 	return sumTree(terms)

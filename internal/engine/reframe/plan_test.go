@@ -61,7 +61,7 @@ func TestFilterGolden(t *testing.T) {
 			`[in0]crop=w=606:h=1080:x=100:y=0,scale=1080:1920[out0];` +
 			`[in1]split=2[pa][pb];[pa]crop=w=680:h=604:x=10:y=100,scale=1080:960[qa];[pb]crop=w=680:h=604:x=1200:y=120,scale=1080:960[qb];[qa][qb]vstack[out1];` +
 			`[in2]split=2[bg0][fg0];[bg0]scale=134:240:force_original_aspect_ratio=increase,crop=134:240,boxblur=6:2,eq=brightness=-0.12:saturation=0.85,scale=1080:1920:flags=fast_bilinear,setsar=1[bg1];[fg0]scale=1080:1920:force_original_aspect_ratio=decrease,setsar=1[fg1];[bg1][fg1]overlay=(W-w)/2:(H-h)/2[out2];` +
-			`[out0][out1]overlay=enable=between(t\,2\,4)[mix1];[mix1][out2]overlay=enable=between(t\,4\,6),setsar=1,fps=30`},
+			`[out0][out1]overlay=enable=gte(t\,2)*lt(t\,4)[mix1];[mix1][out2]overlay=enable=gte(t\,4)*lt(t\,6),setsar=1,fps=30`},
 	} {
 		if got := c.p.Filter(); got != c.want {
 			t.Errorf("filter =\n%s\nwant\n%s", got, c.want)

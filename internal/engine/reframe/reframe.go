@@ -83,7 +83,9 @@ func Analyse(ctx context.Context, bin ffmpeg.Binaries, r Request) (Plan, error) 
 	if err != nil {
 		return Plan{}, fmt.Errorf("reframe: %w", err)
 	}
-	if len(keys.Frames) > 0 {
+	// Only keyframes at least every two seconds can speak for the clip: a
+	// source with long GOPs is looked at densely.
+	if len(keys.Frames) > 0 && float64(len(keys.Frames)) >= r.Dur/2 {
 		face, err := anyFace(ctx, keys)
 		if err != nil {
 			return Plan{}, err
@@ -224,14 +226,14 @@ func build(p Plan, obs []observation, tracks []*track, cuts []cut, speech []Span
 		switch s.layout {
 		case LayoutSingle:
 			if len(s.who) == 1 {
-				shot.Panels = []Panel{follow(pt.ps[s.who[0]], s, cw, ch, 0.4, full, p)}
+				shot.Panels = []Panel{follow(pt.ps, s.who[0], s, cw, ch, 0.4, full, p)}
 			} else {
 				shot.Panels = []Panel{followGroup(pt.ps, s, cw, ch, full, p)}
 			}
 		case LayoutSplit:
 			shot.Panels = []Panel{
-				follow(pt.ps[s.who[0]], s, sw, sh, 0.45, top, p),
-				follow(pt.ps[s.who[1]], s, sw, sh, 0.45, bottom, p),
+				follow(pt.ps, s.who[0], s, sw, sh, 0.45, top, p),
+				follow(pt.ps, s.who[1], s, sw, sh, 0.45, bottom, p),
 			}
 		}
 		p.Shots = append(p.Shots, shot)
@@ -253,7 +255,13 @@ func shotSegments(ps []*person, times []float64, speech []Span, start, end float
 	case len(ps) == 0:
 		return one(LayoutFit, nil)
 	case len(ps) == 1:
-		return one(LayoutSingle, all)
+		// A webcam inset over slides, or a speaker far off on a wide
+		// stage, is better seen with everything around it; a head too
+		// big for the crop cannot be framed at all.
+		if s := ps[0].medianSize(); s < smallFace*float64(srcH) || (FaceAt{Size: s}).Box().height() > 0.85*float64(ch) {
+			return one(LayoutFit, nil)
+		}
+		return whileSeen(ps[0], one(LayoutSingle, all))
 	case groupFits(ps, cw, ch):
 		return one(LayoutSingle, all)
 	case len(ps) >= 3:
@@ -267,6 +275,42 @@ func shotSegments(ps []*person, times []float64, speech []Span, start, end float
 		}
 	}
 	return speakers(ps, times, speech, start, end)
+}
+
+// smallFace: a face smaller than this share of the source's height is too
+// small to crop on.
+const smallFace = 0.08
+
+// whileSeen gives the fit layout to the stretches of a single-person
+// segment in which the person is not seen for more than a second and a half
+// (they walked off, or turned away), so the crop never holds an empty set.
+func whileSeen(per *person, segs []segment) []segment {
+	var out []segment
+	for _, s := range segs {
+		at, why := s.start, s.why
+		emit := func(end float64, l Layout, who []int) {
+			if end-at > 1e-6 {
+				out = append(out, segment{start: at, end: end, layout: l, who: who, why: why})
+				at, why = end, "layout"
+			}
+		}
+		last := s.start - 1/sampleRate // as if seen just before
+		seen := func(t float64) {
+			if t-last > 1.5 {
+				emit(last+1/sampleRate, s.layout, s.who)
+				emit(math.Min(s.end, t), LayoutFit, nil)
+			}
+			last = t
+		}
+		for _, q := range per.pts {
+			if q.T >= s.start && q.T <= s.end {
+				seen(q.T)
+			}
+		}
+		seen(s.end + 1/sampleRate) // as if seen just after
+		emit(s.end, s.layout, s.who)
+	}
+	return out
 }
 
 // groupFits reports whether every person's head fits in one crop at once.
@@ -315,7 +359,8 @@ func splitCropSize(srcW, srcH int, panel image.Rectangle, face float64) (int, in
 
 // follow is a panel whose crop follows one person, with the face's centre
 // at the middle of the crop across and at fromTop of its height down.
-func follow(per *person, s segment, cw, ch int, fromTop float64, out image.Rectangle, p Plan) Panel {
+func follow(ps []*person, who int, s segment, cw, ch int, fromTop float64, out image.Rectangle, p Plan) Panel {
+	per := ps[who]
 	size := per.medianSize()
 	head := FaceAt{Size: size}.Box()
 	ax := axis{crop: cw, src: p.SrcW, slack: float64(cw)/2 - 0.5*size}
@@ -324,7 +369,7 @@ func follow(per *person, s segment, cw, ch int, fromTop float64, out image.Recta
 		q := per.at(t)
 		return q.X - float64(cw)/2, q.Y - fromTop*float64(ch)
 	}, s.start, s.end, ax, ay)
-	return Panel{W: cw, H: ch, Out: out, Person: s.who[0], Path: path}
+	return Panel{W: cw, H: ch, Out: out, Person: who, Path: path}
 }
 
 // followGroup is a panel whose crop follows the middle of everyone's heads.

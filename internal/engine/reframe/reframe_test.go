@@ -2,10 +2,12 @@ package reframe
 
 import (
 	"bytes"
+	"image"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -236,7 +238,7 @@ func TestFollowsTheSpeaker(t *testing.T) {
 		}
 	}
 	starts := []float64{0, 6.4, 11, 14, 20}
-	if want := []string{"a", "b", "a", "b", "a"}; len(got) != len(want) {
+	if want := []string{"a", "b", "a", "b", "a"}; strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("speakers %v, want %v", got, want)
 	}
 	for i, s := range p.Shots {
@@ -326,5 +328,71 @@ func TestShortFacelessMomentHolds(t *testing.T) {
 		if s.Layout != LayoutSingle {
 			t.Errorf("shot %.1f-%.1f is %s, want the crop held", s.Start, s.End, s.Layout)
 		}
+	}
+}
+
+// A presenter who walks off is not followed by an empty crop: the frame is
+// shown whole until they are back.
+func TestWalkOffShowsTheWholeFrame(t *testing.T) {
+	away := func(t float64) (float64, float64, float64, float64, bool) { return 900, 500, 190, 0, t < 5 || t >= 12 }
+	obs := observations(16, away)
+	p := build(portrait(), obs, link(obs), nil, nil, 16)
+	var got []string
+	for _, s := range p.Shots {
+		got = append(got, string(s.Layout))
+	}
+	if strings.Join(got, " ") != "single fit single" {
+		t.Fatalf("layouts %v, want single, fit, single", got)
+	}
+	if f := p.Shots[1]; f.Start > 5.3 || f.End < 11.9 || f.End > 12.1 {
+		t.Errorf("fit from %.1f to %.1f s, want about 5 to 12", f.Start, f.End)
+	}
+}
+
+// A small face (a webcam inset over slides) and a head too big for the crop
+// get the whole frame; someone seen only now and then still counts.
+func TestFacesTooSmallOrTooBig(t *testing.T) {
+	inset := func(float64) (float64, float64, float64, float64, bool) { return 1750, 950, 70, 0, true }
+	obs := observations(6, inset)
+	if p := build(portrait(), obs, link(obs), nil, nil, 6); p.Shots[0].Layout != LayoutFit {
+		t.Errorf("a webcam inset is cropped on: %+v", p.Shots)
+	}
+	selfie := func(float64) (float64, float64, float64, float64, bool) { return 540, 900, 500, 0, true }
+	obs = observations(6, selfie)
+	land := Plan{SrcW: 1080, SrcH: 1920, OutW: 1920, OutH: 1080}
+	if p := build(land, obs, link(obs), nil, nil, 6); p.Shots[0].Layout != LayoutFit {
+		t.Errorf("a head taller than the crop is cropped on: %+v", p.Shots)
+	}
+	profile := func(t float64) (float64, float64, float64, float64, bool) {
+		return 1400, 500, 190, 0, math.Mod(t, 6) < 1.2 // seen a second in six
+	}
+	obs = observations(24, still(500, 500), profile)
+	if ps := people(link(obs), len(obs)); len(ps) != 2 {
+		t.Errorf("%d persons, want the one seen now and then too", len(ps))
+	}
+}
+
+// In a split, captions may sit at the seam: each panel's face is a box of
+// its own, even when the two people sit close together.
+func TestSplitFaceBoxesPerPanel(t *testing.T) {
+	var a, b []Span
+	for t := 1.0; t < 10; t += 2 {
+		a = append(a, Span{t, t + 0.8})
+		b = append(b, Span{t + 1, t + 1.8})
+	}
+	obs := observations(10, talker(700, a...), talker(1100, b...))
+	p := build(portrait(), obs, link(obs), nil, mergeSpans(append(append([]Span{}, a...), b...)), 10)
+	if p.Shots[0].Layout != LayoutSplit {
+		t.Fatalf("shots %+v, want a split", p.Shots)
+	}
+	boxes := p.FaceBoxes(2, 3)
+	seam := image.Rect(0, 940, 1080, 980)
+	for _, r := range boxes {
+		if r.Overlaps(seam) {
+			t.Errorf("face box %v covers the seam between the panels", r)
+		}
+	}
+	if len(boxes) < 2 {
+		t.Errorf("face boxes %v, want one per panel", boxes)
 	}
 }

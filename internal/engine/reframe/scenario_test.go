@@ -2,6 +2,7 @@ package reframe_test
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"testing"
 
@@ -100,6 +101,32 @@ func TestScenarioJump(t *testing.T) {
 	rendered(t, r, analyse(t, r))
 }
 
+// The cut lands on the frame where the face jumps, also in a source with
+// B-frames, which the face search skips to save time.
+func TestScenarioJumpOnTheFrame(t *testing.T) {
+	sampletest.EndToEnd(t)
+	s := reframetest.Jump(8)
+	s.Preset = "medium"
+	faceInside(t, s, plan(t, s))
+	// The face is at its new place from the frame at 4.00 s (25 fps): the
+	// crop switches half a frame before, whatever frame the clip starts on.
+	for _, start := range []float64{0.36, 0.52, 0.68, 0.84} {
+		p := analyse(t, s.Request(s.Video, 1080, 1920).Clip(start, 7))
+		cuts := 0
+		for _, sh := range p.Shots {
+			if sh.Why == "face jump" {
+				cuts++
+				if want := 3.98 - start; math.Abs(sh.Start-want) > 0.015 {
+					t.Errorf("clip from %.2f s: the cut is at %.3f s, want %.3f", start, sh.Start, want)
+				}
+			}
+		}
+		if cuts != 1 {
+			t.Errorf("clip from %.2f s: %d face-jump cuts, want 1", start, cuts)
+		}
+	}
+}
+
 // A face that walks across the frame and part of the way back: the crop
 // pans with it, smoothly, without hunting back and forth.
 func TestScenarioWalk(t *testing.T) {
@@ -139,6 +166,10 @@ func TestScenarioTwoSpeakers(t *testing.T) {
 	}
 	if sc.Latency > 0.5 {
 		t.Errorf("a switch was %.2f s from its turn's first word, want <= 0.5", sc.Latency)
+	}
+	// Turns of 2-8 s are followed, not shown split: 8 turns, 7 switches.
+	if sc.Switches < 6 || sc.Split > 0.1*s.Dur {
+		t.Errorf("%d switches and %.1f s split, want the camera to follow each turn", sc.Switches, sc.Split)
 	}
 }
 

@@ -10,6 +10,7 @@ const (
 	maxBridge   = 1.0  // seconds a face may go unseen and still be the same track
 	jumpGap     = 0.45 // a face gone from one place and seen in another this soon has jumped
 	minTrackLen = 3    // detections; shorter tracks are taken for false detections
+	minSeen     = 10   // detections (two seconds) that make a person, however long the shot
 )
 
 // point is a face at one time, in source pixels.
@@ -155,8 +156,8 @@ type person struct {
 // people groups the tracks of a shot into persons: a track that starts
 // after another ended, near where it ended, is the same face seen again
 // (after turning away, or hidden for a moment). Persons seen in less than a
-// fifth of the shot's frames are dropped as false detections, unless
-// nobody is seen more.
+// fifth of the shot's frames, and for less than two seconds in all, are
+// dropped as false detections, unless nobody is seen more.
 func people(tracks []*track, frames int) []*person {
 	sort.Slice(tracks, func(i, j int) bool { return tracks[i].first().T < tracks[j].first().T })
 	var ps []*person
@@ -185,7 +186,7 @@ func people(tracks []*track, frames int) []*person {
 	}
 	var out []*person
 	for _, p := range ps {
-		if 5*len(p.pts) >= frames || len(p.pts) == most {
+		if 5*len(p.pts) >= frames || len(p.pts) >= minSeen || len(p.pts) == most {
 			out = append(out, p)
 		}
 	}

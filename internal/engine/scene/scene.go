@@ -47,6 +47,11 @@ type Request struct {
 	// MaxFrames thins the keyframes of a source that has very many (an
 	// all-intra export), to bound memory and time; 0 means 1000.
 	MaxFrames int
+	// Every decodes every frame in full. Without it, frames that no other
+	// frame refers to (B-frames) are skipped, which is cheaper but moves
+	// a sampled frame by up to a frame or two: fine for finding faces,
+	// not for placing a cut on its frame.
+	Every bool
 }
 
 // Sample decodes the span and returns its frames, scaled so the longer side
@@ -161,7 +166,7 @@ func Args(r Request, w, h, every int) []string {
 	args := []string{"-nostdin", "-v", "error"}
 	if r.KeyframesOnly {
 		args = append(args, "-skip_frame", "nokey")
-	} else {
+	} else if !r.Every {
 		// The pictures only feed histograms and a face finder: skipping the
 		// deblocking filter and non-reference frames nearly halves decoding.
 		args = append(args, "-skip_loop_filter", "all", "-skip_frame", "noref")

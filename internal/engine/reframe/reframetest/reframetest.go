@@ -53,6 +53,7 @@ type Scenario struct {
 	W, H   int
 	Dur    float64 // with Lines, set by Make: a second after the last
 	Height int     // of the face image, pixels
+	Preset string  // x264's; "" is ultrafast (no B-frames); "medium" has them
 	People []Person
 	Lines  []Line
 
@@ -122,7 +123,11 @@ func (s *Scenario) Make(ctx context.Context, dir string) (string, error) {
 	if audio != "" {
 		args = append(args, "-map", "2:a", "-c:a", "aac", "-b:a", "96k")
 	}
-	args = append(args, "-c:v", "libx264", "-preset", "ultrafast", "-crf", "24", "-g", "50",
+	preset := s.Preset
+	if preset == "" {
+		preset = "ultrafast"
+	}
+	args = append(args, "-c:v", "libx264", "-preset", preset, "-crf", "24", "-g", "50",
 		"-pix_fmt", "yuv420p", "-t", ffmpeg.Seconds(s.Dur), out)
 	if err := (ffmpeg.Binaries{}).Run(ctx, 5*time.Minute, args...); err != nil {
 		return "", fmt.Errorf("make %s: %w", s.Name, err)

@@ -79,8 +79,7 @@ func StillRate(p reframe.Plan, dur, fps float64) float64 {
 }
 
 // Reversals is how many times the pan changes direction, per 10 seconds.
-// A cut (a jump of more than a tenth of the crop in one frame) starts
-// afresh.
+// A cut starts afresh.
 func Reversals(p reframe.Plan, dur, fps float64) float64 {
 	xs, ok := cropXs(p, dur, fps)
 	dir, count := 0.0, 0
@@ -90,7 +89,9 @@ func Reversals(p reframe.Plan, dur, fps float64) float64 {
 			continue
 		}
 		d := xs[k] - xs[k-1]
-		if math.Abs(d) > 0.1*float64(p.OutW) {
+		// A jump of more than a tenth of the crop's width in one frame is
+		// a cut, not a pan.
+		if pn := p.Shots[p.ShotAt(float64(k)/fps)].Panels; len(pn) > 0 && math.Abs(d) > 0.1*float64(pn[0].W) {
 			dir = 0
 			continue
 		}
@@ -112,6 +113,7 @@ type SpeakerScore struct {
 	Backchannel bool    // the camera went to the backchannel
 	Latency     float64 // the largest distance from a switch to its turn's first word, seconds
 	Switches    int
+	Split       float64 // seconds shown in a split layout, which shows everyone
 }
 
 // Speakers scores a plan of a dialogue (TwoSpeakers).
@@ -144,6 +146,9 @@ func (s *Scenario) Speakers(p reframe.Plan) SpeakerScore {
 	}
 	sc.Fill = float64(in) / float64(max(1, total))
 	for _, sh := range p.Shots {
+		if sh.Layout == reframe.LayoutSplit {
+			sc.Split += sh.End - sh.Start
+		}
 		if sh.Why != "speaker" {
 			continue
 		}
