@@ -2,8 +2,8 @@ package captions
 
 import (
 	"math"
+	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/clipmill/clipmill/internal/engine/transcript"
 )
@@ -66,10 +66,10 @@ func aspectOf(width, height int) aspect {
 // Left and right margins are never below 6% so text does not touch the edge
 // on screens that round or crop their corners. Captions leave the anchor
 // only for Place, to keep clear of a face.
-var safeAreas = [...]struct{ left, right, top, bottom, anchor float64 }{
-	portrait:  {left: 0.08, right: 0.12, top: 0.10, bottom: 0.20, anchor: 0.70},
-	square:    {left: 0.07, right: 0.07, top: 0.05, bottom: 0.10, anchor: 0.80},
-	landscape: {left: 0.06, right: 0.06, top: 0.05, bottom: 0.07, anchor: 0.85},
+var safeAreas = [...]struct{ left, right, top, bottom, anchor, scale float64 }{
+	portrait:  {left: 0.08, right: 0.12, top: 0.10, bottom: 0.20, anchor: 0.70, scale: 1},
+	square:    {left: 0.07, right: 0.07, top: 0.05, bottom: 0.10, anchor: 0.80, scale: 0.85},
+	landscape: {left: 0.06, right: 0.06, top: 0.05, bottom: 0.07, anchor: 0.85, scale: 0.6},
 }
 
 // geometry is a preset placed on a frame, in pixels.
@@ -92,17 +92,20 @@ func newGeometry(p Preset, width, height int) geometry {
 		width, height = 1080, 1920
 	}
 	sa := safeAreas[aspectOf(width, height)]
-	unit := float64(min(width, height))
+	// Sizes are fractions of the shorter side, which a phone shows across
+	// its width; a square or landscape frame is seen smaller, on a feed or
+	// a wide screen, where captions that fill a phone would shout.
+	unit := float64(min(width, height)) * sa.scale
 	fe := fontFor(p.Font, p.Bold)
 	g := geometry{
-		width:   width,
-		height:  height,
-		family:  fe.family,
-		face:    fe.face,
-		size:    math.Round(p.Size * unit),
-		outline: math.Round(p.Outline*unit*10) / 10,
-		shadow:  math.Round(p.Shadow*unit*10) / 10,
+		width:  width,
+		height: height,
+		family: fe.family,
+		face:   fe.face,
+		size:   math.Round(p.Size * unit),
 	}
+	g.outline = math.Round(p.Outline*g.size*10) / 10
+	g.shadow = math.Round(p.Shadow*g.size*10) / 10
 	g.safeLeft = sa.left * float64(width)
 	g.safeRgt = float64(width) * (1 - sa.right)
 	g.safeTop = sa.top * float64(height)
@@ -155,9 +158,12 @@ func Layout(words []transcript.Word, p Preset, width, height int) []Page {
 	if len(ws) == 0 {
 		return nil
 	}
-	l := layouter{g: g, p: p, words: ws, widths: make([]float64, len(ws))}
+	l := layouter{g: g, p: p, words: ws, widths: make([]float64, len(ws)), cost: make([]float64, len(ws))}
 	for i, w := range ws {
 		l.widths[i] = g.textWidth(displayText(w, p))
+		if i > 0 && w.Start-ws[i-1].End <= maxPause {
+			l.cost[i] = breakCost(ws[i-1].Text, w.Text)
+		}
 	}
 	l.space = g.textWidth(" ")
 
@@ -182,78 +188,140 @@ type layouter struct {
 	words  []transcript.Word
 	widths []float64
 	space  float64
+	cost   []float64 // cost[i]: of a break before word i (breakCost), 0 after a long pause
 }
 
 // paginate splits the words [from, to), which have no sentence end or long
-// pause inside, into pages: greedily, then mending a lone last word.
+// pause inside, into the pages that cost least in all (see pageCost): a
+// shortest path over where each page ends.
 func (l *layouter) paginate(from, to int) [][2]int {
-	maxWords := max(l.p.MaxWords, 1)
-	var pages [][2]int
-	for start := from; start < to; {
-		end := start + 1
-		for end < to && end+1-start <= maxWords && l.words[end].End-l.words[start].Start <= maxPageDur && l.fits(start, end+1) {
-			end++
-		}
-		// A forced break reads better after a comma, when one leaves the
-		// page at least half full.
-		if end < to {
-			for c := end - 1; c > start && 2*(c-start) >= end-start; c-- {
-				if endsClause(l.words[c-1].Text) {
-					end = c
-					break
-				}
+	n := to - from
+	best := make([]float64, n+1) // best[i]: the cost of the best pages of the first i words
+	start := make([]int, n+1)    // start[i]: where the last of those pages starts
+	for i := 1; i <= n; i++ {
+		best[i] = math.Inf(1)
+		for j := i - 1; j >= 0; j-- {
+			c, ok := l.pageCost(from+j, from+i, to)
+			if !ok {
+				break // a page of more words is no shorter or narrower
+			}
+			if c += best[j]; c < best[i] {
+				best[i], start[i] = c, j
 			}
 		}
-		pages = append(pages, [2]int{start, end})
-		start = end
 	}
-
-	// A lone word after a forced break reads as an orphan. Let it join the
-	// page before when the limits bend a little (one more word, half a
-	// second more), else move a word down to keep it company.
-	if n := len(pages); n >= 2 && pages[n-1][1]-pages[n-1][0] == 1 {
-		prev, last := pages[n-2], pages[n-1]
-		switch {
-		case last[1]-prev[0] <= maxWords+1 && l.words[last[0]].End-l.words[prev[0]].Start <= maxPageDur+0.5 && l.fits(prev[0], last[1]):
-			pages = append(pages[:n-2], [2]int{prev[0], last[1]})
-		case prev[1]-prev[0] >= 3 && l.fits(prev[1]-1, last[1]):
-			pages[n-2][1]--
-			pages[n-1][0]--
-		}
+	var pages [][2]int
+	for i := n; i > 0; i = start[i] {
+		pages = append(pages, [2]int{from + start[i], from + i})
 	}
+	slices.Reverse(pages)
 	return pages
 }
 
-// fits reports whether words [from, to) fit on at most two lines.
-func (l *layouter) fits(from, to int) bool {
-	_, ok := l.split(from, to)
-	return ok
+// pageCost is the cost of a page of the words [from, to) in a run that ends
+// at end: one for the page, its slack, the break after it, lone for a single
+// word, and a quarter of the cost of its line break and of a last line of
+// one word (the eye reaches the next line at once, not so the next page; a
+// first line of one word leads into the second, "IN / NEW YORK"). A page of
+// more than the preset's words, over maxPageDur of speech or more than two
+// lines is not ok; a single word always is.
+func (l *layouter) pageCost(from, to, end int) (float64, bool) {
+	maxWords, n := max(l.p.MaxWords, 1), to-from
+	if n > maxWords || n > 1 && l.words[to-1].End-l.words[from].Start > maxPageDur {
+		return 0, false
+	}
+	k, ok := l.split(from, to)
+	if !ok {
+		return 0, false
+	}
+	slack := float64(maxWords-n) / float64(maxWords)
+	c := 1 + costSlack*slack*slack
+	if to < end {
+		c += l.breakAfter(from, to)
+	}
+	if k < to {
+		c += (l.breakAfter(from, k) + l.dangling(from, k, to)) / 4
+	}
+	if n == 1 {
+		c += l.lone(from)
+	}
+	return c, true
 }
+
+// breakAfter is the cost of a page or line of the words [from, to) ending
+// before word to: the break's, and costRunOn more when it is inside a
+// phrase though the words pause (a break there would be free) earlier on.
+func (l *layouter) breakAfter(from, to int) float64 {
+	c := l.cost[to]
+	if c > 0 && slices.Contains(l.cost[from+1:to], 0) {
+		c += costRunOn
+	}
+	return c
+}
+
+// lineWeight is how many line widths a break cost of one is worth when
+// choosing where a page's lines split: a split inside a phrase gives way to
+// one after a comma that makes the longer line up to 0.12 of a line longer.
+const lineWeight = 0.12
 
 // split returns where the second line starts (to for a single line). Two
 // lines are balanced: the split that makes the longer line shortest wins,
-// so a page reads as a block rather than a full line and a stub, with a
-// head start for splits after a comma. A word wider than a line may stand
-// alone on its line; ASS shrinks it.
+// so a page reads as a block rather than a full line and a stub, with the
+// break's cost (and a lone word's) added at lineWeight. A word wider than a
+// line may stand alone on its line; ASS shrinks it.
 func (l *layouter) split(from, to int) (int, bool) {
 	if to-from <= 1 || l.lineWidth(from, to) <= l.g.maxLine {
 		return to, true
 	}
-	best, bestW := -1, math.Inf(1)
+	best, bestCost := -1, math.Inf(1)
 	for k := from + 1; k < to; k++ {
 		w1, w2 := l.lineWidth(from, k), l.lineWidth(k, to)
 		if (w1 > l.g.maxLine && k-from > 1) || (w2 > l.g.maxLine && to-k > 1) {
 			continue
 		}
-		w := max(w1, w2)
-		if endsClause(l.words[k-1].Text) && 2*min(w1, w2) >= w {
-			w -= clauseBonus * l.g.maxLine
-		}
-		if w < bestW {
-			best, bestW = k, w
+		c := max(w1, w2)/l.g.maxLine + lineWeight*l.lineCost(from, k, to)
+		if c < bestCost {
+			best, bestCost = k, c
 		}
 	}
 	return best, best >= 0
+}
+
+// lineCost is the cost of splitting the words [from, to) into lines at k.
+func (l *layouter) lineCost(from, k, to int) float64 {
+	c := l.breakAfter(from, k)
+	if k-from == 1 {
+		c += l.lone(from)
+	}
+	if to-k == 1 {
+		c += l.lone(k)
+	}
+	return c
+}
+
+// dangling is the lone cost of a line of one word on the page [from, to)
+// split at k, when the page break beside it cuts it off from its phrase at
+// least as much as the line break joins it to the other line: "PROJECT" in
+// "THE WHOLE / PROJECT | STILL COST" dangles, "IN" in "IN / NEW YORK" leads
+// into the next line.
+func (l *layouter) dangling(from, k, to int) float64 {
+	var c float64
+	if k-from == 1 && l.cost[from] >= l.cost[k] {
+		c += l.lone(from)
+	}
+	if to-k == 1 && to < len(l.cost) && l.cost[to] >= l.cost[k] {
+		c += l.lone(k)
+	}
+	return c
+}
+
+// lone is the cost of word i on a page or line of its own: costLone, but
+// nothing for a clause of one word ("Honestly,"), which stands alone well.
+func (l *layouter) lone(i int) float64 {
+	if l.cost[i] == 0 && (i+1 == len(l.cost) || l.cost[i+1] == 0) {
+		return 0
+	}
+	return costLone
 }
 
 func (l *layouter) lineWidth(from, to int) float64 {
@@ -297,36 +365,6 @@ func setTimes(pages []Page) {
 		}
 		pg.End = max(pg.Start, min(pg.End, next))
 	}
-}
-
-// clauseBonus is how much longer (as a fraction of the line) the longer line
-// may be when the split is at a comma, to prefer breaking there; it applies
-// only when the shorter line is at least half the longer, to avoid stubs.
-const clauseBonus = 0.12
-
-// endsClause reports whether a word ends with a comma or another mark a
-// reader pauses at.
-func endsClause(text string) bool {
-	t := strings.TrimRight(text, `"')]}»”’`)
-	r, _ := utf8.DecodeLastRuneInString(t)
-	return strings.ContainsRune(",;:–—", r) || endsSentence(text)
-}
-
-// abbreviations end with a full stop but rarely end a sentence.
-var abbreviations = map[string]bool{
-	"mr.": true, "mrs.": true, "ms.": true, "dr.": true, "prof.": true,
-	"st.": true, "vs.": true, "jr.": true, "sr.": true, "e.g.": true, "i.e.": true,
-}
-
-// endsSentence reports whether a word ends with ., ? or ! (or an ellipsis),
-// looking past closing quotes and brackets.
-func endsSentence(text string) bool {
-	t := strings.TrimRight(text, `"')]}»”’`)
-	if t == "" || abbreviations[strings.ToLower(t)] {
-		return false
-	}
-	r, _ := utf8.DecodeLastRuneInString(t)
-	return strings.ContainsRune(".?!…", r)
 }
 
 // words returns the page's words in order.

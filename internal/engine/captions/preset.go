@@ -2,7 +2,8 @@
 // and writes them as ASS (burned in by ffmpeg's libass), SRT and WebVTT.
 //
 // Lines are broken by measuring the text with the same font file libass will
-// pick, so the captions stay inside the social apps' safe area.
+// pick, so the captions stay inside the social apps' safe area, and pages
+// and lines break where a reader pauses (see breakCost).
 package captions
 
 import (
@@ -12,9 +13,11 @@ import (
 	"strings"
 )
 
-// Preset is a named caption look. Sizes are fractions of the frame's shorter
-// side: the width in portrait and square, the height in landscape, so a
-// landscape clip does not get captions half again as big.
+// Preset is a named caption look. Size is a fraction of the frame's shorter
+// side: the width in portrait and square, the height in landscape. A phone
+// shows a full-screen video with its shorter side across the phone's shorter
+// side whichever way it is held, so the same fraction reads the same size in
+// every aspect, and in portrait the width is what bounds a line.
 type Preset struct {
 	Name string
 
@@ -23,13 +26,15 @@ type Preset struct {
 	// (semi-bold, black) are families of their own: "Inter Semi Bold".
 	Font      string
 	Bold      bool
-	Size      float64 // font size (libass: ascender to descender)
+	Size      float64 // font size (libass: the font's win ascent to descent)
 	Uppercase bool
 
 	Text      color.NRGBA // fill; the not-yet-sung text in karaoke
 	Highlight color.NRGBA // the spoken word, or the sung text in karaoke; zero for none
 	Karaoke   bool        // fill words with \kf as they are sung instead of recolouring
 
+	// Outline and Shadow are fractions of the font size, so they keep their
+	// weight whatever the size.
 	Outline      float64     // outline width, or the box padding when Box is set
 	OutlineColor color.NRGBA // outline, or the box when Box is set
 	Shadow       float64     // shadow offset
@@ -56,33 +61,37 @@ var (
 	darkBox    = color.NRGBA{16, 16, 16, 217}
 )
 
+// The big styles are about a twentieth of a portrait frame's height (96 px
+// at 1080x1920, a cap height near 58 px in Inter); bold, the creators'
+// style of a few shouting words, has a cap height of 84 px (League Spartan's
+// capitals are 0.443 of its font size); minimal stays smaller.
 var presets = map[string]Preset{
 	"classic": {
-		Name: "classic", Font: "Inter Semi Bold", Size: 0.062,
-		Text: white, Outline: 0.0045, OutlineColor: black, Shadow: 0.003, ShadowColor: softShadow,
+		Name: "classic", Font: "Inter Semi Bold", Size: 0.089,
+		Text: white, Outline: 0.073, OutlineColor: black, Shadow: 0.048, ShadowColor: softShadow,
 		MaxWords: 7,
 	},
 	"bold": {
-		Name: "bold", Font: "League Spartan Black", Size: 0.085, Uppercase: true,
+		Name: "bold", Font: "League Spartan Black", Size: 0.175, Uppercase: true,
 		Text: white, Highlight: yellow,
-		Outline: 0.006, OutlineColor: black, Shadow: 0.004, ShadowColor: softShadow,
+		Outline: 0.07, OutlineColor: black, Shadow: 0.047, ShadowColor: softShadow,
 		MaxWords: 3,
 	},
 	"karaoke": {
-		Name: "karaoke", Font: "Inter", Bold: true, Size: 0.066,
+		Name: "karaoke", Font: "Inter", Bold: true, Size: 0.092,
 		Text: white, Highlight: green, Karaoke: true,
-		Outline: 0.005, OutlineColor: black, Shadow: 0.003, ShadowColor: softShadow,
+		Outline: 0.076, OutlineColor: black, Shadow: 0.045, ShadowColor: softShadow,
 		MaxWords: 6,
 	},
 	"minimal": {
-		Name: "minimal", Font: "Inter Medium", Size: 0.048,
-		Text: white, Outline: 0.0012, OutlineColor: color.NRGBA{0, 0, 0, 160},
-		Shadow: 0.002, ShadowColor: color.NRGBA{0, 0, 0, 110},
+		Name: "minimal", Font: "Inter Medium", Size: 0.062,
+		Text: white, Outline: 0.025, OutlineColor: color.NRGBA{0, 0, 0, 160},
+		Shadow: 0.042, ShadowColor: color.NRGBA{0, 0, 0, 110},
 		MaxWords: 8, Lower: 0.7,
 	},
 	"boxed": {
-		Name: "boxed", Font: "Inter Semi Bold", Size: 0.056,
-		Text: white, Outline: 0.018, OutlineColor: darkBox, Box: true,
+		Name: "boxed", Font: "Inter Semi Bold", Size: 0.083,
+		Text: white, Outline: 0.32, OutlineColor: darkBox, Box: true,
 		MaxWords: 6,
 	},
 }

@@ -11,19 +11,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clipmill/clipmill/internal/engine/transcript"
 	"github.com/clipmill/clipmill/internal/sample/sampletest"
 )
 
 // TestLibassRender burns each preset into one grey frame with ffmpeg and
 // checks that libass reports no error, picks the font file we measured, and
-// draws everything (text, outline, shadow, box) inside the safe area.
-// Set CAPTIONS_PNG_DIR to keep the frames (this test's and the next's).
+// draws everything (text, outline, shadow, box) inside the safe area. The
+// page it burns is the widest of those with the most lines.
+// Set CAPTIONS_PNG_DIR to keep the frames (this test's and the next ones').
 func TestLibassRender(t *testing.T) {
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg is not on PATH")
-	}
+	sampletest.EndToEnd(t)
 	keep := os.Getenv("CAPTIONS_PNG_DIR")
-	words := speak(sample)
+	words := speak(sample + " " + talk)
 	for _, name := range Names() {
 		p, _ := Lookup(name)
 		for _, f := range frames {
@@ -31,7 +31,7 @@ func TestLibassRender(t *testing.T) {
 				dir := t.TempDir()
 				g := newGeometry(p, f.width, f.height)
 				pages := Layout(words, p, f.width, f.height)
-				page := widestPage(pages, p, g)
+				page := widestPage(tallestPages(pages), p, g)
 				out := filepath.Join(dir, "c.png")
 				if keep != "" {
 					out = filepath.Join(keep, name+"_"+f.name+".png")
@@ -78,13 +78,8 @@ func TestLibassRenderAvoidsFace(t *testing.T) {
 				return []image.Rectangle{face}
 			})
 			// A page of two lines fills the block Place reserved.
-			var full []Page
-			for _, pg := range pages {
-				if len(pg.Lines) == maxLines {
-					full = append(full, pg)
-				}
-			}
-			if len(full) == 0 {
+			full := tallestPages(pages)
+			if len(full[0].Lines) != maxLines {
 				t.Fatal("no page of two lines")
 			}
 			page := widestPage(full, p, g)
@@ -113,6 +108,54 @@ func TestLibassRenderAvoidsFace(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLibassCapHeight burns the bold page "HELLO" into a portrait frame and
+// measures its cap height: the height of the H's left stem in the fill
+// colour (white, or yellow while the word is spoken), which leaves out the
+// outline and the shadow.
+func TestLibassCapHeight(t *testing.T) {
+	sampletest.EndToEnd(t)
+	const width, height, minCap = 1080, 1920, 80
+	p, _ := Lookup("bold")
+	requireFonts(t, p)
+	pages := Layout([]transcript.Word{{Text: "hello", Start: 0, End: 1}}, p, width, height)
+	out := filepath.Join(t.TempDir(), "c.png")
+	if keep := os.Getenv("CAPTIONS_PNG_DIR"); keep != "" {
+		out = filepath.Join(keep, "bold_cap.png")
+	}
+	burn(t, ASS(pages, p, width, height), width, height, pages[0], out)
+	img := readPNG(t, out)
+	text := fillBounds(img, img.Bounds())
+	if text.Empty() {
+		t.Fatal("no caption in the frame")
+	}
+	stem := fillBounds(img, image.Rect(text.Min.X, text.Min.Y, text.Min.X+text.Dx()/20, text.Max.Y))
+	t.Logf("HELLO at %v, cap height %d px (font size %.0f)", text, stem.Dy(), newGeometry(p, width, height).size)
+	if stem.Dy() < minCap {
+		t.Errorf("cap height %d px, want at least %d", stem.Dy(), minCap)
+	}
+}
+
+// fillBounds is the bounding box of the pixels inside area that have the
+// text's fill colour, white or yellow: bright in red and green.
+func fillBounds(img image.Image, area image.Rectangle) image.Rectangle {
+	return bounds(img, area, func(r, g, b uint32) bool { return r > 200 && g > 180 })
+}
+
+// tallestPages are the pages with the most lines.
+func tallestPages(pages []Page) []Page {
+	most := 0
+	for _, pg := range pages {
+		most = max(most, len(pg.Lines))
+	}
+	var out []Page
+	for _, pg := range pages {
+		if len(pg.Lines) == most {
+			out = append(out, pg)
+		}
+	}
+	return out
 }
 
 // widestPage is the page with the widest line, which tests the margins best.
@@ -176,11 +219,19 @@ func readPNG(t *testing.T, path string) image.Image {
 // inkBounds is the bounding box of the caption pixels (those that differ
 // from the grey background) inside area.
 func inkBounds(img image.Image, area image.Rectangle) image.Rectangle {
+	return bounds(img, area, func(r, g, b uint32) bool {
+		return absDiff(r, 128) > 24 || absDiff(g, 128) > 24 || absDiff(b, 128) > 24
+	})
+}
+
+// bounds is the bounding box of the pixels inside area whose 8-bit colour
+// matches.
+func bounds(img image.Image, area image.Rectangle, match func(r, g, b uint32) bool) image.Rectangle {
 	var box image.Rectangle
 	for y := area.Min.Y; y < area.Max.Y; y++ {
 		for x := area.Min.X; x < area.Max.X; x++ {
 			r, g, b, _ := img.At(x, y).RGBA()
-			if absDiff(r>>8, 128) > 24 || absDiff(g>>8, 128) > 24 || absDiff(b>>8, 128) > 24 {
+			if match(r>>8, g>>8, b>>8) {
 				box = box.Union(image.Rect(x, y, x+1, y+1))
 			}
 		}
