@@ -22,6 +22,7 @@ const (
 type observation struct {
 	T     float64 // seconds from the clip's start
 	Faces []sighting
+	Luma  float64 // mean brightness, 0..255: a fade or a black frame is dark
 }
 
 // sighting is one face in one frame, in source pixels.
@@ -72,7 +73,7 @@ func observe(ctx context.Context, bin ffmpeg.Binaries, r Request) (*observed, er
 				continue
 			}
 			sx, sy := float64(r.SrcW)/float64(f.w), float64(r.SrcH)/float64(f.h)
-			o := observation{T: f.t}
+			o := observation{T: f.t, Luma: meanLuma(f.cur)}
 			for _, fc := range faces {
 				s := sighting{X: fc.X * sx, Y: fc.Y * sy, Size: fc.Size * sx}
 				if f.prev != nil {
@@ -130,4 +131,12 @@ func regionChange(prev, cur []uint8, w, h int, f Face, r [4]float64) float64 {
 	rect := image.Rect(int(f.X+r[0]*f.Size), int(f.Y+r[2]*f.Size),
 		int(math.Ceil(f.X+r[1]*f.Size)), int(math.Ceil(f.Y+r[3]*f.Size))).Intersect(image.Rect(0, 0, w, h))
 	return meanDiff(prev, cur, w, rect)
+}
+
+func meanLuma(gray []uint8) float64 {
+	sum := 0
+	for i := 0; i < len(gray); i += 4 {
+		sum += int(gray[i])
+	}
+	return float64(sum) / float64(max(1, (len(gray)+3)/4))
 }

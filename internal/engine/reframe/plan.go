@@ -29,6 +29,9 @@ type Plan struct {
 	// first stretched to square pixels, which the plan's sizes are in.
 	SAR   float64
 	Shots []Shot
+	// Thumb is when, in seconds from the clip's start, the frame for its
+	// thumbnail is.
+	Thumb float64
 }
 
 // Shot is a stretch of the clip with one layout and one subject: it runs

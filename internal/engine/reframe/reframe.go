@@ -68,6 +68,7 @@ func Analyse(ctx context.Context, bin ffmpeg.Binaries, r Request) (Plan, error) 
 	p := Plan{SrcW: r.SrcW, SrcH: r.SrcH, OutW: r.OutW, OutH: r.OutH, FPS: outputFPS(r.FPS), SAR: r.SAR}
 	whole := func(l Layout) Plan {
 		p.Shots = []Shot{{Start: 0, End: r.Dur, Layout: l, Why: "start"}}
+		p.Thumb = clampF(r.Dur/6, math.Min(0.5, r.Dur/2), 5)
 		return p
 	}
 	srcA, outA := float64(r.SrcW)/float64(r.SrcH), float64(r.OutW)/float64(r.OutH)
@@ -239,8 +240,51 @@ func build(p Plan, obs []observation, tracks []*track, cuts []cut, speech []Span
 		p.Shots = append(p.Shots, shot)
 	}
 	holdShortFaceless(p.Shots)
+	p.Thumb = p.thumb(obs, dur)
 	return p
 }
+
+// thumb chooses the thumbnail's frame in the first third of the clip: the
+// largest face, upright in the frame, away from cuts and layout changes
+// and not in a fade; without faces, the brightest steady frame.
+func (p Plan) thumb(obs []observation, dur float64) float64 {
+	var lumas []float64
+	for _, o := range obs {
+		lumas = append(lumas, o.Luma)
+	}
+	dark := 0.6 * median(lumas)
+	best, bestScore := clampF(dur/6, math.Min(0.5, dur/2), 5), math.Inf(-1)
+	for _, o := range obs {
+		if o.T < math.Min(0.5, dur/4) || o.T > math.Max(dur/3, 1) || o.Luma < dark || p.nearChange(o.T, 0.4) {
+			continue
+		}
+		score := o.Luma / 255 * 0.1
+		for _, f := range o.Faces {
+			fa := FaceAt{T: o.T, X: f.X, Y: f.Y, Size: f.Size}
+			if r, ok := p.Map(o.T, fa.Box()); ok {
+				// A face's share of the frame; a talking mouth blurs.
+				a := float64(r.Dx()*r.Dy()) / float64(p.OutW*p.OutH)
+				score = math.Max(score, 1+a-0.005*f.Mouth)
+			}
+		}
+		if score > bestScore {
+			best, bestScore = o.T, score
+		}
+	}
+	return best
+}
+
+// nearChange reports whether t is within d of a shot's start or end.
+func (p Plan) nearChange(t, d float64) bool {
+	for _, s := range p.Shots {
+		if (s.Start > 0 && math.Abs(t-s.Start) < d) || math.Abs(t-s.End) < d {
+			return true
+		}
+	}
+	return false
+}
+
+func clampF(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }
 
 // shotSegments decides the layout of one shot.
 func shotSegments(ps []*person, times []float64, speech []Span, start, end float64, cw, ch, srcH int) []segment {

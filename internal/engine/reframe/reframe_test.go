@@ -396,3 +396,26 @@ func TestSplitFaceBoxesPerPanel(t *testing.T) {
 		t.Errorf("face boxes %v, want one per panel", boxes)
 	}
 }
+
+// The thumbnail is the frame in the first third with the largest face, not
+// in a fade and not on a cut.
+func TestThumbnailFrame(t *testing.T) {
+	nearer := func(t float64) (float64, float64, float64, float64, bool) {
+		size := 150.0
+		if t >= 2.6 && t < 3.4 {
+			size = 200 // leans in
+		}
+		return 900, 500, size, 0, true
+	}
+	obs := observations(12, nearer)
+	for i := range obs {
+		obs[i].Luma = 120
+		if obs[i].T < 1 {
+			obs[i].Luma = 20 // fading in
+		}
+	}
+	p := build(portrait(), obs, link(obs), []cut{{3.2, "cut"}}, nil, 12)
+	if p.Thumb < 2.6 || p.Thumb >= 3.4 || math.Abs(p.Thumb-3.2) < 0.4 {
+		t.Errorf("thumbnail at %.1f s, want the near face (2.6-3.4 s) away from the cut at 3.2 s", p.Thumb)
+	}
+}
