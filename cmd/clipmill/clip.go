@@ -16,6 +16,7 @@ import (
 
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/engine"
+	"github.com/clipmill/clipmill/internal/engine/llm"
 	"github.com/clipmill/clipmill/internal/engine/render"
 	"github.com/clipmill/clipmill/internal/engine/source"
 	"github.com/clipmill/clipmill/internal/engine/speech"
@@ -62,6 +63,8 @@ func clipCmd(args []string, stdout, stderr io.Writer) error {
 		speechKind  = fs.String("speech", "pocketsphinx", "speech recogniser: pocketsphinx or openai")
 		speechURL   = fs.String("speech-url", "", "base URL of an OpenAI-compatible transcription API (with --speech openai); the key is read from CLIPMILL_SPEECH_KEY")
 		speechModel = fs.String("speech-model", "whisper-1", "model name for --speech openai")
+		llmURL      = fs.String("llm-url", "", "base URL of an OpenAI-compatible chat-completions API (Ollama, llama.cpp, vLLM, OpenAI) to choose the clips and write titles and hashtags; empty: off. The key is read from CLIPMILL_LLM_KEY")
+		llmModel    = fs.String("llm-model", llm.DefaultModel, "model name for --llm-url")
 		workers     = fs.Int("workers", 0, "parallel recognition pieces and renders (default: the core count)")
 		preset      = fs.String("x264-preset", "veryfast", "x264 preset: ultrafast is faster and larger, medium slower and smaller")
 		statsF      = fs.String("stats", "", "write stage timings as JSON to this file")
@@ -121,6 +124,9 @@ func clipCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	eng := &engine.Engine{Workers: *workers, Encoder: render.Encoder{Preset: *preset},
 		Download: source.Limits{MaxBytes: *maxDownload, Timeout: *dlTimeout}}
+	if eng.LLM, err = llmClient(*llmURL, *llmModel); err != nil {
+		return err
+	}
 	switch *speechKind {
 	case "pocketsphinx", "sphinx":
 		if lang != "" && lang != "en" && *transcriptF == "" {
@@ -208,6 +214,22 @@ func clipCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	printSummary(stdout, *out, manifest)
 	return nil
+}
+
+// llmClient is the language model the flags name, or nil when --llm-url
+// is empty. Its key comes from the environment, never from a flag, so that
+// it does not show in the process list.
+func llmClient(baseURL, model string) (*llm.Client, error) {
+	if baseURL == "" {
+		return nil, nil
+	}
+	if err := llm.ValidBaseURL(baseURL); err != nil {
+		return nil, usageError{"--llm-url: " + err.Error()}
+	}
+	if model == "" {
+		return nil, usageError{"--llm-model: is empty"}
+	}
+	return &llm.Client{BaseURL: baseURL, Model: model, APIKey: os.Getenv("CLIPMILL_LLM_KEY")}, nil
 }
 
 func nonEmpty(s string) *string {

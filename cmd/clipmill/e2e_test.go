@@ -372,7 +372,7 @@ func TestManifestShape(t *testing.T) {
 		m := c.(map[string]any)
 		for _, k := range []string{"id", "status", "title", "duration_seconds", "aspect_ratio", "virality_score", "thumbnail_url",
 			"video_url", "failure_message", "duration_type", "start_seconds", "end_seconds", "transcript",
-			"captions_srt_url", "captions_vtt_url", "reason", "expires_at"} {
+			"captions_srt_url", "captions_vtt_url", "reason", "expires_at", "hashtags"} {
 			if _, ok := m[k]; !ok {
 				t.Errorf("clip has no %q", k)
 			}

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/clipmill/clipmill/internal/engine/llm"
 	"github.com/clipmill/clipmill/internal/engine/render"
 	"github.com/clipmill/clipmill/internal/netguard"
 	"github.com/clipmill/clipmill/internal/server"
@@ -35,6 +36,8 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 		maxDownload = fs.Int64("max-download", 20<<30, "largest source to download from a URL, in bytes")
 		dlTimeout   = fs.Duration("download-timeout", time.Hour, "longest a source download may take")
 		preset      = fs.String("x264-preset", "veryfast", "x264 preset for the clips")
+		llmURL      = fs.String("llm-url", "", "base URL of an OpenAI-compatible chat-completions API (Ollama, llama.cpp, vLLM, OpenAI) to choose the clips and write titles and hashtags; empty: off. The key is read from CLIPMILL_LLM_KEY")
+		llmModel    = fs.String("llm-model", llm.DefaultModel, "model name for --llm-url")
 		verbose     = fs.Bool("v", false, "log every request")
 	)
 	fs.Usage = func() {
@@ -47,6 +50,10 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(pos) != 0 {
 		return usageError{"serve takes no arguments; see clipmill serve -h"}
+	}
+	model, err := llmClient(*llmURL, *llmModel)
+	if err != nil {
+		return err
 	}
 	policy := netguard.Policy{}
 	for _, h := range strings.Split(*allow, ",") {
@@ -81,7 +88,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 		Workers: *workers, JobTimeout: *jobTimeout, URLTTL: *urlTTL, Guard: policy,
 		MaxDownload: *maxDownload, DownloadTimeout: *dlTimeout,
 		WebhookSecret: []byte(os.Getenv("CLIPMILL_WEBHOOK_SECRET")),
-		Encoder:       render.Encoder{Preset: *preset}, Log: log,
+		Encoder:       render.Encoder{Preset: *preset}, LLM: model, Log: log,
 	})
 	if err != nil {
 		ln.Close()

@@ -175,6 +175,17 @@ type Clip struct {
 	CaptionsVTTURL *string      `json:"captions_vtt_url"`
 	Reason         *string      `json:"reason"`
 	ExpiresAt      *int64       `json:"expires_at"`
+	Hashtags       []string     `json:"hashtags"` // "#word"s; [] when none were written
+}
+
+// MarshalJSON writes no hashtags as [] rather than null, as the contract
+// says.
+func (c Clip) MarshalJSON() ([]byte, error) {
+	type plain Clip
+	if c.Hashtags == nil {
+		c.Hashtags = []string{}
+	}
+	return json.Marshal(plain(c))
 }
 
 // Data is the success envelope.

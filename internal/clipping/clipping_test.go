@@ -53,9 +53,17 @@ func TestClipJSON(t *testing.T) {
 	want := `{"id":"c1","status":"pending","title":null,"duration_seconds":null,"aspect_ratio":null,` +
 		`"virality_score":null,"thumbnail_url":null,"video_url":null,"failure_message":null,` +
 		`"duration_type":"30","start_seconds":null,"end_seconds":null,"transcript":null,` +
-		`"captions_srt_url":null,"captions_vtt_url":null,"reason":null,"expires_at":null}`
+		`"captions_srt_url":null,"captions_vtt_url":null,"reason":null,"expires_at":null,"hashtags":[]}`
 	if got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	// Hashtags are an array, never null, and also inside a job.
+	tagged := marshal(t, clipping.Clip{ID: "c1", Hashtags: []string{"#coffee", "#brewing", "#café"}})
+	if !strings.HasSuffix(tagged, `"hashtags":["#coffee","#brewing","#café"]}`) {
+		t.Errorf("tagged clip: %s", tagged)
+	}
+	if s := marshal(t, &clipping.Job{Clips: []clipping.Clip{{ID: "c1"}}}); !strings.Contains(s, `"hashtags":[]`) {
+		t.Errorf("job: %s", s)
 	}
 }
 
@@ -71,8 +79,9 @@ func TestJobRoundTrip(t *testing.T) {
 			DurationType: clipping.Duration30, StartSeconds: clipping.Ptr(10.0), EndSeconds: clipping.Ptr(41.2),
 			Transcript: clipping.Ptr("so the price"), CaptionsSRTURL: clipping.Ptr("https://s.test/c1.srt"),
 			CaptionsVTTURL: clipping.Ptr("https://s.test/c1.vtt"), Reason: clipping.Ptr("a clear claim"),
-			ExpiresAt: clipping.Ptr(int64(1700003600)),
-		}, {ID: "c2", Status: clipping.ClipFailed, FailureMessage: clipping.Ptr("render failed"), DurationType: clipping.DurationLong}},
+			ExpiresAt: clipping.Ptr(int64(1700003600)), Hashtags: []string{"#pricing", "#saas", "#startups"},
+		}, {ID: "c2", Status: clipping.ClipFailed, FailureMessage: clipping.Ptr("render failed"), DurationType: clipping.DurationLong,
+			Hashtags: []string{}}}, // none is written as [], which reads back empty, not nil
 	}
 	b := marshal(t, clipping.Data[clipping.Job]{Data: job})
 	var back clipping.Data[clipping.Job]

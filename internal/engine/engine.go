@@ -21,6 +21,7 @@ import (
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/engine/audio"
 	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
+	"github.com/clipmill/clipmill/internal/engine/llm"
 	"github.com/clipmill/clipmill/internal/engine/render"
 	"github.com/clipmill/clipmill/internal/engine/selection"
 	"github.com/clipmill/clipmill/internal/engine/source"
@@ -40,6 +41,7 @@ type Engine struct {
 	Download   source.Limits
 	HTTPClient *http.Client
 	Log        *slog.Logger
+	LLM        *llm.Client // nil: the offline scorer alone
 }
 
 // Job is one clipping request.
@@ -63,6 +65,7 @@ type Clip struct {
 	Duration                   float64 // of the rendered file
 	Title                      string
 	Reason                     string
+	Hashtags                   []string // "#word"s the language model wrote; none without one
 	Transcript                 string
 	Virality                   int
 	Video, Thumbnail, SRT, VTT string // file names in OutDir; "" when absent

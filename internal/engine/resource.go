@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"slices"
+
 	"github.com/clipmill/clipmill/internal/clipping"
 )
 
@@ -23,6 +25,9 @@ func (c Clip) Resource(aspect clipping.AspectRatio, url func(file string) string
 	r.EndSeconds = clipping.Ptr(round3(c.End))
 	r.Transcript = clipping.Ptr(c.Transcript)
 	r.Reason = clipping.Ptr(c.Reason)
+	if len(c.Hashtags) > 0 {
+		r.Hashtags = slices.Clone(c.Hashtags)
+	}
 	opt := func(file string) *string {
 		if file == "" {
 			return nil

@@ -21,6 +21,7 @@ import (
 	"github.com/clipmill/clipmill/internal/api"
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/engine"
+	"github.com/clipmill/clipmill/internal/engine/llm"
 	"github.com/clipmill/clipmill/internal/engine/render"
 	"github.com/clipmill/clipmill/internal/engine/source"
 	"github.com/clipmill/clipmill/internal/netguard"
@@ -48,7 +49,11 @@ type Config struct {
 	// WebhookBackoff overrides the waits between webhook attempts (tests).
 	WebhookBackoff []time.Duration
 	Encoder        render.Encoder
-	Log            *slog.Logger
+	// LLM is the optional language model that chooses clips and writes
+	// their text; nil: the offline scorer alone. It is the operator's, so
+	// it is not held to Guard (it is often on loopback).
+	LLM *llm.Client
+	Log *slog.Logger
 }
 
 // Server is a running (or ready) API server.
@@ -115,6 +120,7 @@ func Open(cfg Config) (*Server, error) {
 		Download:   source.Limits{MaxBytes: cfg.MaxDownload, Timeout: cfg.DownloadTimeout, AllowHTTP: cfg.Guard.AllowHTTP},
 		HTTPClient: cfg.Guard.Client(cfg.DownloadTimeout),
 		Log:        cfg.Log,
+		LLM:        cfg.LLM,
 	}
 	present := func(j clipping.Job) clipping.Job { return api.Present(j, s.signer, cfg.PublicURL, time.Now()) }
 	s.pool = &worker.Pool{
