@@ -6,12 +6,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/engine/audio"
 	"github.com/clipmill/clipmill/internal/engine/captions"
+	"github.com/clipmill/clipmill/internal/engine/llm"
 	"github.com/clipmill/clipmill/internal/engine/reframe"
 	"github.com/clipmill/clipmill/internal/engine/render"
 	"github.com/clipmill/clipmill/internal/engine/scene"
@@ -31,10 +33,19 @@ func (e *Engine) selectClips(ctx context.Context, job Job, info source.Info, tra
 		if track != nil {
 			in.Loudness = track.Loudness
 		}
-		var err error
-		picks, err = selection.Select(in)
+		n := 1
+		if e.LLM != nil {
+			n = llmCandidates
+		}
+		props, err := selection.Propose(in, n)
 		if err != nil {
 			return nil, err
+		}
+		for _, p := range props {
+			picks = append(picks, p.Clip)
+		}
+		if e.LLM != nil {
+			picks = e.choose(ctx, job.titleOr(info.Title), in.Prompt, props)
 		}
 	} else {
 		// Keyframes alone give a whole-source scan in seconds; x264 puts a
@@ -60,6 +71,51 @@ func (e *Engine) selectClips(ctx context.Context, job Job, info source.Info, tra
 	return picks, nil
 }
 
+// llmCandidates is how many clips the language model chooses among for each
+// requested one.
+const llmCandidates = 8
+
+// choose lets the language model pick each clip among the offline scorer's
+// candidates and write its title, reason and hashtags. Any failure keeps
+// the offline choice, with a warning: the model is never required.
+func (e *Engine) choose(ctx context.Context, title, prompt string, props []selection.Proposal) []selection.Clip {
+	offline := make([]selection.Clip, len(props))
+	slots := make([]llm.Slot, len(props))
+	byID := map[string]selection.Clip{}
+	for i, p := range props {
+		offline[i] = p.Clip
+		slots[i].DurationType = string(p.Clip.DurationType)
+		for k, c := range p.Alternatives {
+			// Short ids are easier for a small model to copy.
+			id := fmt.Sprintf("c%d_%d", i+1, k+1)
+			byID[id] = c
+			slots[i].Candidates = append(slots[i].Candidates, llm.Candidate{
+				ID: id, DurationType: string(c.DurationType), Start: c.Start, End: c.End,
+				Transcript: transcript.Text(c.Words), Title: c.Title, Reason: c.Reason, Score: c.Virality,
+			})
+		}
+	}
+	choices, err := e.LLM.Choose(ctx, title, prompt, slots)
+	if err != nil {
+		e.log().Warn("language model not used; keeping the offline choices", "err", err)
+		return offline
+	}
+	picks := make([]selection.Clip, len(choices))
+	for i, ch := range choices {
+		c := byID[ch.ID]
+		for _, o := range picks[:i] {
+			if c.Shares(o) > 0.2 {
+				e.log().Warn("language model not used: it chose overlapping clips; keeping the offline choices", "clip", ch.ID)
+				return offline
+			}
+		}
+		c.Title, c.Hashtags = ch.Title, ch.Hashtags
+		c.Reason = strings.TrimRight(ch.Reason, ". ") + ". Opening line: “" + ch.Hook + "”"
+		picks[i] = c
+	}
+	return picks
+}
+
 func (j Job) titleOr(t string) string {
 	if j.Title != "" {
 		return j.Title
@@ -77,7 +133,7 @@ func (e *Engine) renderAll(ctx context.Context, job Job, info source.Info, track
 	for i, pick := range picks {
 		out[i] = Clip{
 			ID: NewID(), DurationType: pick.DurationType, Start: pick.Start, End: pick.End,
-			Title: pick.Title, Reason: pick.Reason, Virality: pick.Virality,
+			Title: pick.Title, Reason: pick.Reason, Virality: pick.Virality, Hashtags: pick.Hashtags,
 			Transcript: transcript.Text(pick.Words),
 		}
 		wg.Go(func() {

@@ -9,7 +9,7 @@ import (
 
 // reason says in one line why the clip was chosen, from the same features
 // that scored it, each claim naming its fact.
-func (a *analysis) reason(c candidate, chosen []candidate) string {
+func (a *analysis) reason(c candidate) string {
 	f := c.f
 	var parts []string
 	if k, ok := f.hook.best(); ok && f.hook.score >= 0.3 {

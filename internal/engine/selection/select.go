@@ -35,7 +35,11 @@ type Clip struct {
 	Title        string
 	Virality     int // 0..100
 	Reason       string
+	Hashtags     []string // none offline; a language model may write them
 }
+
+// Shares is the share of the shorter of two clips that they have in common.
+func (c Clip) Shares(o Clip) float64 { return shared(c.Start, c.End, o.Start, o.End) }
 
 // Window is the range of lengths a duration type accepts, and the lengths
 // it prefers within that range.
@@ -65,6 +69,29 @@ var ErrNoSpeech = errors.New("no speech to select from")
 // two share more than a fifth of the shorter; when the source is too short
 // for that, the reason says so.
 func Select(in Input) ([]Clip, error) {
+	props, err := Propose(in, 1)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Clip, len(props))
+	for i, p := range props {
+		out[i] = p.Clip
+	}
+	return out, nil
+}
+
+// Proposal is the offline choice for one request, and the alternatives a
+// language model may choose among instead.
+type Proposal struct {
+	Clip Clip
+	// Alternatives are up to n clips for the request, the choice first,
+	// each keeping clear of the other requests' choices and differing from
+	// the other alternatives.
+	Alternatives []Clip
+}
+
+// Propose makes Select's choices, each with up to n alternatives.
+func Propose(in Input, n int) ([]Proposal, error) {
 	if len(in.Words) == 0 {
 		return nil, ErrNoSpeech
 	}
@@ -74,18 +101,48 @@ func Select(in Input) ([]Clip, error) {
 		}
 	}
 	a := analyse(in)
-	picked := make([]*candidate, len(in.Requests))
+	picked, err := a.pickAll(in.Requests)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Proposal, len(picked))
+	var titled []string
+	for r, c := range picked {
+		out[r].Clip = a.clip(c, titled)
+		titled = append(titled, out[r].Clip.Title)
+	}
+	for r, c := range picked {
+		others := append(append([]candidate(nil), picked[:r]...), picked[r+1:]...)
+		alts := []candidate{c}
+		out[r].Alternatives = []Clip{out[r].Clip}
+		for _, o := range a.sorted(c.dt) {
+			if len(alts) >= n {
+				break
+			}
+			if o.end-o.start < Windows[c.dt].Min || overlapWith(o, others) > maxOverlap || overlapWith(o, alts) > 0.5 {
+				continue
+			}
+			alts = append(alts, o)
+			out[r].Alternatives = append(out[r].Alternatives, a.clip(o, titled))
+		}
+	}
+	return out, nil
+}
+
+// pickAll picks a candidate for each request, greedily, best first.
+func (a *analysis) pickAll(requests []clipping.DurationType) ([]candidate, error) {
+	picked := make([]*candidate, len(requests))
 	var chosen []candidate
-	for range in.Requests {
+	for range requests {
 		var best *candidate
 		at := -1
-		for r, dt := range in.Requests {
+		for r, dt := range requests {
 			if picked[r] != nil {
 				continue
 			}
 			// The others still to fill, so a pick leaves them room.
 			var rest []clipping.DurationType
-			for o, odt := range in.Requests {
+			for o, odt := range requests {
 				if o != r && picked[o] == nil {
 					rest = append(rest, odt)
 				}
@@ -101,11 +158,9 @@ func Select(in Input) ([]Clip, error) {
 		picked[at] = best
 		chosen = append(chosen, *best)
 	}
-	out := make([]Clip, len(in.Requests))
-	var titled []string
+	out := make([]candidate, len(picked))
 	for r, c := range picked {
-		out[r] = a.clip(*c, chosen, titled)
-		titled = append(titled, out[r].Title)
+		out[r] = *c
 	}
 	return out, nil
 }
@@ -232,7 +287,7 @@ func shared(a0, a1, b0, b1 float64) float64 {
 	return l / math.Min(a1-a0, b1-b0)
 }
 
-func (a *analysis) clip(c candidate, chosen []candidate, titled []string) Clip {
+func (a *analysis) clip(c candidate, titled []string) Clip {
 	s, e := a.sents[c.first], a.sents[c.last]
 	clip := Clip{
 		DurationType: c.dt,
@@ -242,6 +297,6 @@ func (a *analysis) clip(c candidate, chosen []candidate, titled []string) Clip {
 		Virality:     a.virality(c),
 	}
 	clip.Title = a.title(c, titled)
-	clip.Reason = a.reason(c, chosen)
+	clip.Reason = a.reason(c)
 	return clip
 }
