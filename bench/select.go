@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/clipmill/clipmill/internal/engine/selection"
@@ -34,6 +35,10 @@ func selectFigures() error {
 	row("clips that open on a hook where their topic has one", ">= 80%", fmt.Sprintf("%.0f%% (%d of %d)", 100*f.HookRate(), f.Hooked, f.HookChances))
 	row("clips that start or end on an intro, segue or outro", "0", fmt.Sprint(f.BadEdges))
 	row("titles over 60 characters, cut mid-phrase, or a number not spoken", "0", fmt.Sprint(f.BadTitles))
+	sort.Ints(f.Scores)
+	if n := len(f.Scores); n > 0 {
+		row("virality of the chosen clips: lowest, median, highest", "-", fmt.Sprintf("%d, %d, %d", f.Scores[0], f.Scores[n/2], f.Scores[n-1]))
+	}
 	fmt.Println()
 	return nil
 }

@@ -25,6 +25,8 @@ type Figures struct {
 	HookChances, Hooked int // clips whose topic has a hook they could open on; those that do
 
 	BadEdges  int // clips that start on an intro or a segue, or end on a segue or an outro
+
+	Scores []int // the virality scores given
 	BadTitles int // titles over 60 characters, cut mid-phrase, or with a number not spoken
 
 	Problems []string // one line per failure, for a test to print
@@ -54,6 +56,7 @@ func (f *Figures) Add(t Talk, j Job, clips []selection.Clip) {
 	}
 	for i, c := range clips {
 		f.Clips++
+		f.Scores = append(f.Scores, c.Virality)
 		name := fmt.Sprintf("%s %q %s clip %.1f-%.1f", t.Name, j.Prompt, c.DurationType, c.Start, c.End)
 		topic, share := t.mainTopic(c.Start, c.End)
 		if j.Topic >= 0 {
