@@ -58,25 +58,29 @@ func AudioArgs() []string {
 	return []string{"-c:a", "aac", "-b:a", "160k", "-ar", "48000", "-ac", "2"}
 }
 
-// Target loudness for social platforms, and the ceiling for peaks.
+// Target loudness for social platforms, and the ceiling for true peaks.
 const (
-	TargetLUFS = -14.0
-	peakLimit  = 0.841 // -1.5 dBFS
-	maxGain    = 30.0  // dB; beyond this, a "quiet" span is really silence
+	TargetLUFS  = -14.0
+	maxTruePeak = -1.0 // dBTP
+	maxGain     = 30.0 // dB; beyond this, a "quiet" span is really silence
 )
 
-// audioFilter applies a linear gain to reach the target loudness (the clip's
-// loudness is measured once, while the audio is extracted), with a limiter
-// to keep the raised peaks below -1.5 dBFS; it only resamples when the span
-// is silent. Linear gain keeps the voice's dynamics, as loudnorm's linear
-// mode does, at a fraction of loudnorm's cost (it resamples to 192 kHz).
-func audioFilter(gain *float64) string {
+// audioFilter mixes to stereo, applies a linear gain, then a limiter that
+// holds the samples under limit dB; it only resamples when the span is
+// silent. Linear gain keeps the voice's dynamics, as loudnorm's linear mode
+// does, at a fraction of loudnorm's cost (it resamples to 192 kHz). The mix
+// comes first so that metering this chain meters what is encoded.
+// alimiter holds sample peaks, not the true peaks between them: fit lowers
+// the limit by what the true peaks overshoot.
+func audioFilter(gain *float64, limit float64) string {
 	if gain == nil {
 		return "aresample=48000"
 	}
-	g := math.Max(-maxGain, math.Min(maxGain, *gain))
-	return fmt.Sprintf("aresample=48000,volume=%.2fdB,alimiter=limit=%g:level=false:latency=true", g, peakLimit)
+	return fmt.Sprintf("aresample=48000,aformat=channel_layouts=stereo,volume=%.2fdB,alimiter=limit=%.4f:level=false:latency=true",
+		clampGain(*gain), math.Pow(10, limit/20))
 }
+
+func clampGain(g float64) float64 { return math.Max(-maxGain, math.Min(maxGain, g)) }
 
 // GainFor is the gain from a measured loudness to the target.
 func GainFor(lufs float64) float64 { return TargetLUFS - lufs }
@@ -89,6 +93,7 @@ type Clip struct {
 	FPS        float64
 	Audio      bool     // the source has sound
 	Gain       *float64 // dB to the target loudness; nil: leave the level
+	limit      float64  // dB of the limiter after the gain; 0: ceiling
 	Title      string
 	Out        string // the MP4 path, relative to the working directory
 }
@@ -97,9 +102,16 @@ type Clip struct {
 func (c Clip) Graph() string {
 	graph := "[0:v]" + c.Video + "[v]"
 	if c.Audio {
-		graph += ";[0:a]" + audioFilter(c.Gain) + "[a]"
+		graph += ";[0:a]" + audioFilter(c.Gain, c.peakLimit()) + "[a]"
 	}
 	return graph
+}
+
+func (c Clip) peakLimit() float64 {
+	if c.limit == 0 {
+		return ceiling
+	}
+	return c.limit
 }
 
 // Args is the whole ffmpeg command line for a clip: the seek goes before the
@@ -122,11 +134,16 @@ func (e Encoder) Args(c Clip, graphScript string) []string {
 	if c.Audio {
 		args = append(args, AudioArgs()...)
 	}
-	args = append(args, "-map_metadata", "-1", "-map_chapters", "-1")
+	return append(args, c.outputArgs(c.Out)...)
+}
+
+// outputArgs end the command line that writes the clip to out.
+func (c Clip) outputArgs(out string) []string {
+	args := []string{"-map_metadata", "-1", "-map_chapters", "-1"}
 	if c.Title != "" {
 		args = append(args, "-metadata", "title="+c.Title)
 	}
-	return append(args, "-movflags", "+faststart", "-t", ffmpeg.Seconds(c.Dur), c.Out)
+	return append(args, "-movflags", "+faststart", "-t", ffmpeg.Seconds(c.Dur), out)
 }
 
 // maxGraphArg is the longest filtergraph passed as an argument; a longer
@@ -135,7 +152,17 @@ func (e Encoder) Args(c Clip, graphScript string) []string {
 const maxGraphArg = 32 << 10
 
 // Render runs the clip's ffmpeg pass in dir (where the caption file is).
+// With a gain, the clip's sound is first metered to fit the gain and the
+// limit, and the rendered clip is metered after (see loudness.go).
 func (e Encoder) Render(ctx context.Context, bin ffmpeg.Binaries, dir string, c Clip) error {
+	normalise := c.Audio && c.Gain != nil
+	var fitted loudness
+	if normalise {
+		var err error
+		if c, fitted, err = fit(ctx, bin, dir, c, TargetLUFS, ceiling); err != nil {
+			return fmt.Errorf("render: %w", err)
+		}
+	}
 	// x264 veryfast encodes 1080x1920 at about twice real time on two cores;
 	// a generous multiple still catches a hang.
 	timeout := 2*time.Minute + time.Duration(8*c.Dur*float64(time.Second))
@@ -149,6 +176,11 @@ func (e Encoder) Render(ctx context.Context, bin ffmpeg.Binaries, dir string, c 
 	}
 	if _, err := bin.Exec(ctx, ffmpeg.Opts{Timeout: timeout, Dir: dir}, e.Args(c, script)...); err != nil {
 		return fmt.Errorf("render: %w", err)
+	}
+	if normalise {
+		if err := e.settle(ctx, bin, dir, c, fitted); err != nil {
+			return fmt.Errorf("render: %w", err)
+		}
 	}
 	return nil
 }

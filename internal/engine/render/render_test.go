@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/clipmill/clipmill/internal/engine/audio"
 	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
 	"github.com/clipmill/clipmill/internal/engine/reframe"
+	"github.com/clipmill/clipmill/internal/sample/sampletest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -83,40 +83,19 @@ func TestRenderLongGraph(t *testing.T) {
 func ptr(v float64) *float64 { return &v }
 
 func TestAudioFilter(t *testing.T) {
-	if got := audioFilter(nil); got != "aresample=48000" {
+	if got := audioFilter(nil, ceiling); got != "aresample=48000" {
 		t.Errorf("no gain: %q", got)
 	}
-	if got := audioFilter(ptr(80)); !strings.Contains(got, "volume=30.00dB") {
-		t.Errorf("gain is not capped: %q", got)
+	if got := audioFilter(ptr(80), -6); !strings.Contains(got, "volume=30.00dB") || !strings.Contains(got, "limit=0.5012") {
+		t.Errorf("gain is not capped, or the limit is not -6 dB: %q", got)
 	}
-}
-
-// integrated measures a file's integrated loudness with ffmpeg's ebur128.
-func integrated(t *testing.T, p string) float64 {
-	t.Helper()
-	stderr, err := (ffmpeg.Binaries{}).Exec(context.Background(), ffmpeg.Opts{Timeout: time.Minute},
-		"-nostdin", "-hide_banner", "-nostats", "-i", p, "-map", "0:a:0", "-af", "ebur128", "-f", "null", "-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := strings.LastIndex(stderr, "I:")
-	var v float64
-	if i < 0 {
-		t.Fatalf("no ebur128 summary in %q", stderr)
-	}
-	if _, err := fmt.Sscanf(stderr[i:], "I: %f LUFS", &v); err != nil {
-		t.Fatalf("read %q: %v", stderr[i:], err)
-	}
-	return v
 }
 
 // TestRenderNormalisesLoudness renders a quiet tone with the gain its
-// measured loudness calls for and checks the clip comes out near -14 LUFS,
-// with peaks held below the limit, and a thumbnail.
+// measured loudness calls for and checks the clip comes out at -14 LUFS,
+// with true peaks held under the ceiling, and a thumbnail.
 func TestRenderNormalisesLoudness(t *testing.T) {
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg not installed")
-	}
+	sampletest.EndToEnd(t)
 	ctx := context.Background()
 	bin := ffmpeg.Binaries{}
 	dir := t.TempDir()
@@ -139,8 +118,8 @@ func TestRenderNormalisesLoudness(t *testing.T) {
 	if err := enc.Render(ctx, bin, dir, c); err != nil {
 		t.Fatal(err)
 	}
-	if got := integrated(t, filepath.Join(dir, "out.mp4")); math.Abs(got-TargetLUFS) > 1 {
-		t.Fatalf("rendered clip at %.1f LUFS, want about %.0f", got, TargetLUFS)
+	if got := r128(t, "-i", filepath.Join(dir, "out.mp4")); math.Abs(got.I-TargetLUFS) > 0.5 || got.TP > maxTruePeak {
+		t.Fatalf("rendered clip at %.1f LUFS %.1f dBTP, want %.0f LUFS", got.I, got.TP, TargetLUFS)
 	}
 	if err := Thumbnail(ctx, bin, dir, "out.mp4", 1, "out.jpg"); err != nil {
 		t.Fatal(err)
