@@ -188,7 +188,8 @@ func (e *Engine) renderClip(ctx context.Context, job Job, info source.Info, trac
 	part(0.1)
 
 	// Captions: word times relative to the clip.
-	video := plan.Filter()
+	picture := plan.Filter()
+	video := picture
 	err = st.time(StageCaptions, func() error {
 		if len(pick.Words) == 0 {
 			return nil
@@ -249,13 +250,10 @@ func (e *Engine) renderClip(ctx context.Context, job Job, info source.Info, trac
 	part(0.8)
 
 	err = st.time(StageThumbnail, func() error {
-		at := 1.0
-		if len(pick.Words) > 0 {
-			at = pick.Words[0].Start - pick.Start + 1.2
-		}
-		at = math.Max(0, math.Min(at, dur/2))
+		// The frame the reframe stage chose, reframed, without captions.
 		c.Thumbnail = c.ID + ".jpg"
-		return render.Thumbnail(ctx, e.FFmpeg, job.OutDir, c.Video, at, c.Thumbnail)
+		at := math.Max(0, math.Min(plan.Thumb, dur-0.1))
+		return render.Still(ctx, e.FFmpeg, job.OutDir, info.Path, pick.Start, at, picture, c.Thumbnail)
 	})
 	if err != nil {
 		return &StageError{StageThumbnail, err}

@@ -166,12 +166,11 @@ func (e Encoder) Render(ctx context.Context, bin ffmpeg.Binaries, dir string, c 
 	// x264 veryfast encodes 1080x1920 at about twice real time on two cores;
 	// a generous multiple still catches a hang.
 	timeout := 2*time.Minute + time.Duration(8*c.Dur*float64(time.Second))
-	script := ""
-	if g := c.Graph(); len(g) > maxGraphArg {
-		script = c.Out + ".graph"
-		if err := os.WriteFile(filepath.Join(dir, script), []byte(g), 0o644); err != nil {
-			return fmt.Errorf("render: %w", err)
-		}
+	script, err := graphScript(dir, c.Out, c.Graph())
+	if err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	if script != "" {
 		defer os.Remove(filepath.Join(dir, script))
 	}
 	if _, err := bin.Exec(ctx, ffmpeg.Opts{Timeout: timeout, Dir: dir}, e.Args(c, script)...); err != nil {
@@ -185,12 +184,35 @@ func (e Encoder) Render(ctx context.Context, bin ffmpeg.Binaries, dir string, c 
 	return nil
 }
 
-// Thumbnail writes a JPEG of the rendered clip at time at.
-func Thumbnail(ctx context.Context, bin ffmpeg.Binaries, dir, mp4 string, at float64, out string) error {
-	_, err := bin.Exec(ctx, ffmpeg.Opts{Timeout: time.Minute, Dir: dir},
-		"-nostdin", "-v", "error", "-y", "-ss", ffmpeg.Seconds(at), "-i", mp4,
-		"-frames:v", "1", "-q:v", "3", "-update", "1", out)
+// graphScript writes a filtergraph too long for one argument to a file in
+// dir named after out, and returns the file's name; "" when the graph is
+// short enough to pass as it is.
+func graphScript(dir, out, graph string) (string, error) {
+	if len(graph) <= maxGraphArg {
+		return "", nil
+	}
+	name := out + ".graph"
+	return name, os.WriteFile(filepath.Join(dir, name), []byte(graph), 0o644)
+}
+
+// Still writes a JPEG of the clip's picture at time at, seconds from the
+// clip's start, as video (the reframe chain, without captions) shows it.
+// It seeks the source straight to that frame and shifts its timestamps, so
+// that the chain's expressions of t see the clip's time.
+func Still(ctx context.Context, bin ffmpeg.Binaries, dir, source string, clipStart, at float64, video, out string) error {
+	graph := fmt.Sprintf("[0:v]setpts=PTS+%s/TB,%s[v]", ffmpeg.Seconds(at), video)
+	script, err := graphScript(dir, out, graph)
 	if err != nil {
+		return fmt.Errorf("thumbnail: %w", err)
+	}
+	filter := []string{"-filter_complex", graph}
+	if script != "" {
+		defer os.Remove(filepath.Join(dir, script))
+		filter = []string{"-filter_complex_script", script}
+	}
+	args := append([]string{"-nostdin", "-v", "error", "-y", "-ss", ffmpeg.Seconds(clipStart + at), "-i", source}, filter...)
+	args = append(args, "-map", "[v]", "-frames:v", "1", "-q:v", "3", "-update", "1", out)
+	if _, err := bin.Exec(ctx, ffmpeg.Opts{Timeout: time.Minute, Dir: dir}, args...); err != nil {
 		return fmt.Errorf("thumbnail: %w", err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package render
 
 import (
 	"context"
+	"image/jpeg"
 	"flag"
 	"fmt"
 	"math"
@@ -121,11 +122,46 @@ func TestRenderNormalisesLoudness(t *testing.T) {
 	if got := r128(t, "-i", filepath.Join(dir, "out.mp4")); math.Abs(got.I-TargetLUFS) > 0.5 || got.TP > maxTruePeak {
 		t.Fatalf("rendered clip at %.1f LUFS %.1f dBTP, want %.0f LUFS", got.I, got.TP, TargetLUFS)
 	}
-	if err := Thumbnail(ctx, bin, dir, "out.mp4", 1, "out.jpg"); err != nil {
+}
+
+// A still is the clip's picture at a time of the clip, from the source and
+// the reframe chain: the chain's expressions of t see the clip's time.
+func TestStill(t *testing.T) {
+	sampletest.EndToEnd(t)
+	ctx := context.Background()
+	bin := ffmpeg.Binaries{}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src.mp4")
+	if err := bin.Run(ctx, time.Minute, "-v", "error", "-f", "lavfi", "-i", "color=c=black:s=320x240:r=25:d=20",
+		"-c:v", "libx264", "-preset", "ultrafast", src); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := os.Stat(filepath.Join(dir, "out.jpg")); err != nil || st.Size() < 1000 {
-		t.Fatalf("thumbnail: %v", err)
+	// A white box from 4 s of the clip on: the clip starts at 10 s.
+	video := "drawbox=x=0:y=0:w=320:h=240:color=white:t=fill:enable=gte(t\\,4),scale=160:120"
+	for _, c := range []struct {
+		at    float64
+		white bool
+	}{{3, false}, {5, true}} {
+		out := fmt.Sprintf("still%.0f.jpg", c.at)
+		if err := Still(ctx, bin, dir, src, 10, c.at, video, out); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(filepath.Join(dir, out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := jpeg.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := img.Bounds(); b.Dx() != 160 || b.Dy() != 120 {
+			t.Errorf("still is %v, want 160x120", b)
+		}
+		r, _, _, _ := img.At(80, 60).RGBA()
+		if white := r > 0x8000; white != c.white {
+			t.Errorf("still at %.0f s: white = %v, want %v (the chain saw the wrong time)", c.at, white, c.white)
+		}
 	}
 }
 

@@ -194,10 +194,11 @@ func (a *analysis) best(dt clipping.DurationType, chosen []candidate, rest []cli
 	}
 	clear := func(c candidate) bool { return overlapWith(c, chosen) <= maxOverlap }
 	roomy := func(c candidate) bool { return clear(c) && a.room(rest, append(chosen, c)) }
-	for _, ok := range []func(candidate) bool{roomy, clear} {
-		if c, found := pick(full, ok); found {
-			return c, true
-		}
+	if c, found := pick(full, roomy); found {
+		return c, true
+	}
+	if c, found := a.leastCrowding(full, clear, chosen, rest); found {
+		return c, true
 	}
 	pool := full
 	if len(pool) == 0 {
@@ -248,6 +249,38 @@ func pick(sorted []candidate, ok func(candidate) bool) (candidate, bool) {
 		return c, true
 	}
 	return candidate{}, false
+}
+
+// leastCrowding is, of the best few candidates ok accepts, the one that
+// leaves the clips still to fill the least overlap: when the source cannot
+// hold every clip apart, the overlap is shared out rather than left to the
+// last.
+func (a *analysis) leastCrowding(sorted []candidate, ok func(candidate) bool, chosen []candidate, rest []clipping.DurationType) (candidate, bool) {
+	var best candidate
+	bestCrowd, found, tried := math.Inf(1), false, 0
+	for _, c := range sorted {
+		if tried == 40 {
+			break
+		}
+		if !ok(c) {
+			continue
+		}
+		tried++
+		crowd := 0.0
+		for _, dt := range rest {
+			least := 1.0
+			for _, o := range a.sorted(dt) {
+				if o.end-o.start >= Windows[dt].Min {
+					least = math.Min(least, math.Max(overlapWith(o, chosen), overlapWith(o, []candidate{c})))
+				}
+			}
+			crowd = math.Max(crowd, least)
+		}
+		if crowd < bestCrowd-1e-9 {
+			best, bestCrowd, found = c, crowd, true
+		}
+	}
+	return best, found
 }
 
 // room reports whether every duration type still to fill has a full-length
