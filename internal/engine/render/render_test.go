@@ -2,9 +2,9 @@ package render
 
 import (
 	"context"
-	"image/jpeg"
 	"flag"
 	"fmt"
+	"image/jpeg"
 	"math"
 	"os"
 	"path/filepath"

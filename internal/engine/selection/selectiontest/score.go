@@ -24,10 +24,10 @@ type Figures struct {
 
 	HookChances, Hooked int // clips whose topic has a hook they could open on; those that do
 
-	BadEdges  int // clips that start on an intro or a segue, or end on a segue or an outro
+	BadEdges int // clips that start on an intro or a segue, or end on a segue or an outro
 
-	Scores []int // the virality scores given
-	BadTitles int // titles over 60 characters, cut mid-phrase, or with a number not spoken
+	Scores    []int // the virality scores given
+	BadTitles int   // titles over 60 characters, cut mid-phrase, or with a number not spoken
 
 	Problems []string // one line per failure, for a test to print
 }
