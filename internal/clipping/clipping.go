@@ -175,17 +175,19 @@ type Clip struct {
 	CaptionsVTTURL *string      `json:"captions_vtt_url"`
 	Reason         *string      `json:"reason"`
 	ExpiresAt      *int64       `json:"expires_at"`
-	Hashtags       []string     `json:"hashtags"` // "#word"s; [] when none were written
+	Hashtags       Tags         `json:"hashtags"` // "#word"s; [] when none were written
 }
 
-// MarshalJSON writes no hashtags as [] rather than null, as the contract
-// says.
-func (c Clip) MarshalJSON() ([]byte, error) {
-	type plain Clip
-	if c.Hashtags == nil {
-		c.Hashtags = []string{}
+// Tags are hashtags. None are written as [] rather than null, as the
+// contract says. (The method is on the field's type, not on Clip, so that
+// types that embed a Clip keep their own fields.)
+type Tags []string
+
+func (t Tags) MarshalJSON() ([]byte, error) {
+	if t == nil {
+		return []byte("[]"), nil
 	}
-	return json.Marshal(plain(c))
+	return json.Marshal([]string(t))
 }
 
 // Data is the success envelope.
