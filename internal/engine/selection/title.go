@@ -38,8 +38,8 @@ type scored struct {
 
 // titleSentences are the clip's sentences that may give its title, scored:
 // the opening line when it is a hook above all, then the sentences richest
-// in the clip's own words. Sentences that lean on what came before, or hold
-// a word recognised with low confidence, are left out.
+// in the clip's own words. Sentences that lean on what came before are
+// left out.
 func (a *analysis) titleSentences(c candidate) []scored {
 	tf := map[string]float64{}
 	for i := a.sents[c.first].first; i <= a.sents[c.last].last; i++ {
@@ -50,7 +50,7 @@ func (a *analysis) titleSentences(c candidate) []scored {
 	var out []scored
 	for k := c.first; k <= c.last; k++ {
 		st := a.info[k]
-		if st.role != body || st.lowConf > 0 || st.depends {
+		if st.role != body || st.depends {
 			continue
 		}
 		weight := 0.0
@@ -75,8 +75,8 @@ func (a *analysis) titleSentences(c candidate) []scored {
 
 // titleFrom makes a title of sentence k: the sentence after its lead-in,
 // or its longest opening clause within 60 characters, of at least three
-// words, two of them content words. kept is the share of the sentence's
-// content words the title keeps.
+// words, two of them content words, none recognised with low confidence.
+// kept is the share of the sentence's content words the title keeps.
 func (a *analysis) titleFrom(k int) (title string, kept float64, ok bool) {
 	s := a.sents[k]
 	first := a.skipLeadIn(s.first, s.last)
@@ -91,6 +91,9 @@ func (a *analysis) titleFrom(k int) (title string, kept float64, ok bool) {
 		}
 	}
 	for end := first; end <= s.last; end++ {
+		if c := a.words[end].Confidence; c > 0 && c < lowConfidence {
+			break // a title is never made of words that may be wrong
+		}
 		if content(a.tokens[end]) {
 			words++
 		}
