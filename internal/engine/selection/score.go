@@ -82,11 +82,18 @@ func (a *analysis) bestHooks(w Window) []float64 {
 	for t, tp := range a.topics {
 		for k := tp.first; k <= tp.last; k++ {
 			if a.info[k].role == body && a.sents[tp.last].end-a.sents[k].start >= w.Min {
-				best[t] = math.Max(best[t], a.info[k].hook.score)
+				best[t] = math.Max(best[t], a.opening(k))
 			}
 		}
 	}
 	return best
+}
+
+// opening is sentence k's strength as a clip's first line: its hook, a
+// little less the further into its topic it is, since a line deep in a
+// topic leans on what the viewer has not heard.
+func (a *analysis) opening(k int) float64 {
+	return a.info[k].hook.score - 0.03*float64(k-a.topics[a.info[k].topic].first)
 }
 
 // bounds pads a window into the pauses around it without reaching the
@@ -182,7 +189,7 @@ func (a *analysis) score(i, j int, start, end float64, acc *accum, w Window, bes
 	var f features
 	f.hook = first.hook
 	tp := a.topics[first.topic]
-	f.hookGap = math.Max(0, bestHook[first.topic]-f.hook.score)
+	f.hookGap = math.Max(0, bestHook[first.topic]-a.opening(i))
 
 	// Complete: it starts where its topic starts or on a strong opening,
 	// and ends where the topic ends or on a conclusion.
