@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -153,6 +154,14 @@ func TestFailureMessages(t *testing.T) {
 			`The pocketsphinx recogniser handles English only; this job asked for "de".`},
 		{&StageError{StageRender, errors.New("ffmpeg: exit status 1: /tmp/x/y: Invalid argument")}, "Processing failed at the render stage."},
 		{context.DeadlineExceeded, "The job took longer than its deadline and was stopped."},
+		{&StageError{StageTranscript, &speech.PieceError{Start: 0, End: 43.2, Attempts: 2,
+			Err: fmt.Errorf("pocketsphinx: %w", &ffmpeg.Error{Program: "/usr/bin/pocketsphinx_continuous", Err: ffmpeg.ErrStalled, Stalled: 2 * time.Minute})}},
+			"Speech recognition of 0:00-0:43 stopped after 120 s without progress (tried 2 times)."},
+		{&StageError{StageTranscript, &speech.PieceError{Start: 60, End: 120, Attempts: 2,
+			Err: &ffmpeg.Error{Program: "pocketsphinx_continuous", Err: context.DeadlineExceeded, TimedOut: true}}},
+			"Speech recognition of 1:00-2:00 did not finish in time (tried 2 times)."},
+		{&StageError{StageRender, &ffmpeg.Error{Program: "ffmpeg", Err: ffmpeg.ErrStalled, Stalled: 90 * time.Second, Stderr: "/tmp/x.mp4"}},
+			"A processing step stopped after 90 s without progress."},
 	} {
 		got := FailureMessage(c.err)
 		if got != c.want {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
 	"github.com/clipmill/clipmill/internal/engine/source"
@@ -15,6 +16,7 @@ import (
 func FailureMessage(err error) string {
 	var se *source.Error
 	var ul *speech.UnsupportedLanguageError
+	var pe *speech.PieceError
 	var fe *ffmpeg.Error
 	var st *StageError
 	switch {
@@ -22,6 +24,11 @@ func FailureMessage(err error) string {
 		return "The source video " + se.Msg + "."
 	case errors.As(err, &ul):
 		return "The " + ul.Recognizer + " recogniser handles English only; this job asked for \"" + ul.Language + "\"."
+	case errors.As(err, &pe):
+		// Before the timeouts: it names the span that failed, and how.
+		return pe.Message()
+	case errors.As(err, &fe) && fe.Stalled > 0:
+		return "A processing step stopped after " + strconv.FormatFloat(fe.Stalled.Seconds(), 'f', -1, 64) + " s without progress."
 	case errors.As(err, &fe) && fe.TimedOut:
 		// Before the deadline case: a step's own timeout is a deadline too.
 		return "A processing step timed out."

@@ -1,6 +1,7 @@
-// Package ffmpeg runs ffmpeg and ffprobe as child processes. Every run has a
-// deadline, and a failure carries the last lines ffmpeg wrote to stderr so
-// that the caller can say what was wrong with the file.
+// Package ffmpeg runs ffmpeg, ffprobe and other programs as child processes.
+// Every run has a deadline, and may also be stopped when it has been silent
+// for too long; a failure carries the last lines the program wrote to stderr
+// so that the caller can say what was wrong with the file.
 package ffmpeg
 
 import (
@@ -11,6 +12,7 @@ import (
 	"io"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -36,15 +38,24 @@ func (b Binaries) ffprobe() string {
 	return "ffprobe"
 }
 
-// Error is a failed run of ffmpeg or ffprobe.
+// ErrStalled is the Err of a run stopped for writing nothing for too long.
+var ErrStalled = errors.New("no progress")
+
+// Error is a failed run of ffmpeg, ffprobe or another program.
 type Error struct {
 	Program  string
-	Err      error  // the exit error or the context's error
+	Err      error  // the exit error, the context's error or ErrStalled
 	Stderr   string // the last lines of stderr
-	TimedOut bool
+	TimedOut bool   // Opts.Timeout ran out
+	// Stalled, when not 0, is how long the run had been silent when it was
+	// stopped (Opts.Stall).
+	Stalled time.Duration
 }
 
 func (e *Error) Error() string {
+	if e.Stalled > 0 {
+		return fmt.Sprintf("%s stopped after %v without progress", e.Program, e.Stalled)
+	}
 	if e.TimedOut {
 		return fmt.Sprintf("%s timed out", e.Program)
 	}
@@ -60,8 +71,14 @@ func (e *Error) Unwrap() error { return e.Err }
 // Opts are the per-run settings.
 type Opts struct {
 	Timeout time.Duration // bounds the whole run; 0: none
-	Dir     string        // working directory; "": the current one
-	Stdout  io.Writer     // nil: discarded
+	// Stall stops a run that has written nothing to stdout or stderr for
+	// this long, however much of Timeout is left; 0: never. A slow machine
+	// then only slows a run down, while a hung one is still stopped. ffmpeg
+	// is silent under -v error: give it "-progress pipe:1" (stdout, so the
+	// stderr tail keeps the error) and "-stats_period".
+	Stall  time.Duration
+	Dir    string    // working directory; "": the current one
+	Stdout io.Writer // nil: discarded
 }
 
 // Run runs ffmpeg with args (which should not include the program name) and
@@ -94,7 +111,12 @@ func (b Binaries) Probe(ctx context.Context, timeout time.Duration, args ...stri
 // Command runs any other program (pocketsphinx, espeak-ng) with the same
 // deadline and error handling.
 func Command(ctx context.Context, timeout time.Duration, stdout io.Writer, name string, args ...string) error {
-	_, err := run(ctx, Opts{Timeout: timeout, Stdout: stdout}, name, args)
+	return CommandOpts(ctx, Opts{Timeout: timeout, Stdout: stdout}, name, args...)
+}
+
+// CommandOpts runs any other program with all of Opts.
+func CommandOpts(ctx context.Context, o Opts, name string, args ...string) error {
+	_, err := run(ctx, o, name, args)
 	return err
 }
 
@@ -104,11 +126,21 @@ func run(ctx context.Context, o Opts, prog string, args []string) (string, error
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 	}
+	// Inside the timeout, so that a stall is told apart from it by its cause.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	cmd := exec.CommandContext(ctx, prog, args...)
 	cmd.Dir = o.Dir
 	cmd.Stdout = o.Stdout
 	tail := &tailBuffer{max: 8192}
 	cmd.Stderr = tail
+	var watch *stallWatch
+	if o.Stall > 0 {
+		watch = newStallWatch(o.Stall)
+		go watch.run(ctx, func() { stop(ErrStalled) })
+		cmd.Stdout = watch.wrap(o.Stdout)
+		cmd.Stderr = watch.wrap(tail)
+	}
 	// Kill the whole process group so that nothing outlives a timeout.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
@@ -122,11 +154,65 @@ func run(ctx context.Context, o Opts, prog string, args []string) (string, error
 		name = name[i+1:]
 	}
 	e := &Error{Program: name, Err: err, Stderr: tail.lastLines(3)}
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		e.Err = ctxErr
-		e.TimedOut = errors.Is(ctxErr, context.DeadlineExceeded)
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, ErrStalled):
+		e.Err, e.Stalled = ErrStalled, o.Stall
+	case ctx.Err() != nil:
+		e.Err = ctx.Err()
+		e.TimedOut = errors.Is(e.Err, context.DeadlineExceeded)
 	}
 	return tail.String(), e
+}
+
+// stallWatch notes when a run last wrote anything, and stops it when that
+// was longer ago than limit.
+type stallWatch struct {
+	limit time.Duration
+	start time.Time    // the monotonic clock's origin for last
+	last  atomic.Int64 // time since start of the last write, ns
+}
+
+func newStallWatch(limit time.Duration) *stallWatch {
+	return &stallWatch{limit: limit, start: time.Now()}
+}
+
+// Write notes output; it is called from the goroutines that copy stdout
+// and stderr.
+func (w *stallWatch) Write(p []byte) (int, error) {
+	if len(p) > 0 {
+		w.last.Store(int64(time.Since(w.start)))
+	}
+	return len(p), nil
+}
+
+// wrap returns a writer that notes output before passing it to out (nil:
+// discarded; the pipe is still read, so output is seen).
+func (w *stallWatch) wrap(out io.Writer) io.Writer {
+	if out == nil {
+		return w
+	}
+	return io.MultiWriter(w, out)
+}
+
+// run calls stall once the output has been silent for limit, unless ctx
+// ends first. A timer that checks the time of the last write, rather than
+// one reset by every write, keeps writes cheap.
+func (w *stallWatch) run(ctx context.Context, stall func()) {
+	t := time.NewTimer(w.limit)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			idle := time.Since(w.start) - time.Duration(w.last.Load())
+			if idle >= w.limit {
+				stall()
+				return
+			}
+			t.Reset(w.limit - idle)
+		}
+	}
 }
 
 // tailBuffer keeps the last max bytes written to it.

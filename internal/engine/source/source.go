@@ -245,9 +245,31 @@ type probeJSON struct {
 		} `json:"side_data_list"`
 	} `json:"streams"`
 	Format struct {
+		Name     string            `json:"format_name"` // "mov,mp4,m4a,3gp,3g2,mj2"
 		Duration string            `json:"duration"`
 		Tags     map[string]string `json:"tags"`
 	} `json:"format"`
+}
+
+// notMedia says why ffprobe's reading of a file is not one of a video,
+// or "" when it may be one. ffprobe reads a .txt file as a few frames of
+// ANSI art, and an image as a video of one frame, whose short duration
+// would otherwise be reported as "too short to clip".
+func notMedia(pj probeJSON) string {
+	for _, f := range strings.Split(pj.Format.Name, ",") {
+		switch {
+		case f == "tty" || f == "bin" || f == "xbin" || f == "adf" || f == "idf":
+			return "is not a media file: it holds text"
+		case f == "image2" || strings.HasSuffix(f, "_pipe"):
+			return "is a still image, not a video"
+		}
+	}
+	for _, s := range pj.Streams {
+		if s.CodecType == "video" || s.CodecType == "audio" {
+			return ""
+		}
+	}
+	return "is not a media file: it has no video or audio"
 }
 
 // parseProbe turns ffprobe's JSON into Info; it is pure so tests can feed it.
@@ -255,6 +277,9 @@ func parseProbe(data []byte) (Info, error) {
 	var pj probeJSON
 	if err := json.Unmarshal(data, &pj); err != nil {
 		return Info{}, fmt.Errorf("ffprobe output unreadable: %v", err)
+	}
+	if why := notMedia(pj); why != "" {
+		return Info{}, errors.New(why)
 	}
 	var info Info
 	video := false

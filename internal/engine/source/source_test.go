@@ -82,23 +82,42 @@ func TestProbeRefusesBadFiles(t *testing.T) {
 	os.WriteFile(text, []byte("this is not a video, just some text\n"), 0o644)
 	empty := filepath.Join(dir, "empty.mp4")
 	os.WriteFile(empty, nil, 0o644)
+	// ffprobe reads a .txt file of some length as ANSI art: a "video" of a
+	// fraction of a second, once reported as too short to clip.
+	notes := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notes, []byte(strings.Repeat("Meeting notes: ship the clipping tool on Friday.\n", 30)), 0o644)
+	tiny := filepath.Join(dir, "tiny.txt")
+	os.WriteFile(tiny, []byte("hi"), 0o644)
+	blob := filepath.Join(dir, "blob.bin")
+	os.WriteFile(blob, []byte{0x00, 0x01, 0xfe, 0xff, 0x42}, 0o644)
+	srt := filepath.Join(dir, "talk.srt")
+	os.WriteFile(srt, []byte("1\n00:00:01,000 --> 00:00:02,000\nHello.\n"), 0o644)
+	png := filepath.Join(dir, "cover.png")
+	if err := (ffmpeg.Binaries{}).Run(context.Background(), time.Minute, "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=64x64", "-frames:v", "1", png); err != nil {
+		t.Fatal(err)
+	}
 	mp3 := filepath.Join(dir, "song.mp3")
 	if err := (ffmpeg.Binaries{}).Run(context.Background(), time.Minute, "-v", "error", "-y", "-f", "lavfi", "-i", "sine=d=2", mp3); err != nil {
 		t.Fatal(err)
 	}
 	front := makeMedia(t, "front.mp4", 8, true, "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-movflags", "+faststart")
 	back := makeMedia(t, "back.mp4", 8, true, "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac")
-	tiny := makeMedia(t, "tiny.mp4", 1, false, "-c:v", "libx264", "-frames:v", "5")
+	short := makeMedia(t, "short.mp4", 1, false, "-c:v", "libx264", "-frames:v", "5")
 
 	cases := []struct {
 		name, path, want string
 	}{
 		{"text", text, "is not a media file"},
+		{"text named .txt", notes, "is not a media file"},
+		{"tiny text", tiny, "is not a media file"},
+		{"a few bytes", blob, "is not a media file"},
+		{"subtitles", srt, "is not a media file"},
+		{"image", png, "is a still image, not a video"},
 		{"empty", empty, "is empty (0 bytes)"},
 		{"audio only", mp3, "has no video stream (it is audio only)"},
 		{"truncated, index at front", truncate(t, front), "is truncated"},
 		{"truncated, index at back", truncate(t, back), "is truncated"},
-		{"too short", tiny, "too short"},
+		{"too short", short, "too short"},
 		{"missing", filepath.Join(dir, "nope.mp4"), "cannot read"},
 	}
 	for _, c := range cases {
@@ -136,6 +155,15 @@ func TestParseProbeRotation(t *testing.T) {
 	j = `{"streams":[{"codec_type":"audio"},{"codec_type":"video","width":500,"height":500,"disposition":{"attached_pic":1}}],"format":{"duration":"100"}}`
 	if _, err := parseProbe([]byte(j)); err == nil || !strings.Contains(err.Error(), "audio only") {
 		t.Fatalf("err = %v, want audio only", err)
+	}
+}
+
+// What ffprobe 5.1 reports for a text file named .txt: a 0.2 s video.
+func TestParseProbeRefusesText(t *testing.T) {
+	j := `{"streams":[{"codec_name":"ansi","codec_type":"video","width":640,"height":400,"avg_frame_rate":"25/1","duration":"0.200000"}],
+	"format":{"format_name":"tty","duration":"0.200000","probe_score":99}}`
+	if _, err := parseProbe([]byte(j)); err == nil || !strings.Contains(err.Error(), "is not a media file") {
+		t.Fatalf("err = %v, want not a media file", err)
 	}
 }
 

@@ -70,11 +70,13 @@ func (o *OpenAI) TranscribeFile(ctx context.Context, path string, language strin
 		if ctx.Err() != nil {
 			return transcript.Transcript{}, fmt.Errorf("transcribe %s: %w", filepath.Base(path), ctx.Err())
 		}
+		// final: Parallel need not try the piece again, as this has
+		// retried what can be retried.
 		if !retry {
-			return transcript.Transcript{}, fmt.Errorf("transcribe %s: %w", filepath.Base(path), err)
+			return transcript.Transcript{}, final{fmt.Errorf("transcribe %s: %w", filepath.Base(path), err)}
 		}
 		if attempt == openaiAttempts {
-			return transcript.Transcript{}, fmt.Errorf("transcribe %s: giving up after %d attempts: %w", filepath.Base(path), attempt, err)
+			return transcript.Transcript{}, final{fmt.Errorf("transcribe %s: giving up after %d attempts: %w", filepath.Base(path), attempt, err)}
 		}
 		// Jitter keeps parallel workers that were throttled together from
 		// coming back together.

@@ -2,12 +2,18 @@ package speech
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"math"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/clipmill/clipmill/internal/engine/audio"
+	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
 	"github.com/clipmill/clipmill/internal/engine/transcript"
 )
 
@@ -20,10 +26,68 @@ type FileTranscriber interface {
 // several workers, then puts the words back on the track's clock.
 type Parallel struct {
 	Recognizer FileTranscriber
-	Workers    int     // at least 1
-	Target     float64 // piece length to aim for, seconds
-	Max        float64 // longest piece a recogniser accepts, seconds
-	Dir        string  // where piece files go
+	Workers    int          // at least 1
+	Target     float64      // piece length to aim for, seconds
+	Max        float64      // longest piece a recogniser accepts, seconds
+	Dir        string       // where piece files go
+	Log        *slog.Logger // nil: slog.Default()
+}
+
+// pieceAttempts is how often a piece is tried: a run that stalled or
+// crashed on a loaded machine usually succeeds the second time.
+const pieceAttempts = 2
+
+// PieceError is a piece of the track that could not be recognised, even
+// when tried again.
+type PieceError struct {
+	Index      int
+	Start, End float64 // on the track's clock, seconds
+	Attempts   int
+	Err        error // the last attempt's
+}
+
+func (e *PieceError) Error() string {
+	return fmt.Sprintf("piece %d (%.0f-%.0f s), %d attempts: %v", e.Index, e.Start, e.End, e.Attempts, e.Err)
+}
+
+func (e *PieceError) Unwrap() error { return e.Err }
+
+// Message is the line a user reads: the stage, the span and what went
+// wrong, without program output or paths.
+func (e *PieceError) Message() string {
+	what := "failed"
+	var fe *ffmpeg.Error
+	if errors.As(e.Err, &fe) && fe.Stalled > 0 {
+		what = "stopped after " + strconv.FormatFloat(fe.Stalled.Seconds(), 'f', -1, 64) + " s without progress"
+	} else if errors.As(e.Err, &fe) && fe.TimedOut {
+		what = "did not finish in time"
+	}
+	msg := "Speech recognition of " + clockTime(e.Start) + "-" + clockTime(e.End) + " " + what
+	if e.Attempts > 1 {
+		msg += fmt.Sprintf(" (tried %d times)", e.Attempts)
+	}
+	return msg + "."
+}
+
+// clockTime formats seconds as m:ss, or h:mm:ss from an hour on.
+func clockTime(sec float64) string {
+	s := int(math.Round(sec))
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}
+
+// final marks a failure that another attempt would not mend: the request
+// was refused, or the recogniser has already retried it.
+type final struct{ error }
+
+func (f final) Unwrap() error { return f.error }
+
+func retryable(err error) bool {
+	var ul *UnsupportedLanguageError
+	var f final
+	return !errors.As(err, &ul) && !errors.As(err, &f)
 }
 
 // Transcribe recognises the whole track. progress, when not nil, is called
@@ -110,18 +174,33 @@ feed:
 	return out, nil
 }
 
+// piece recognises one span, trying it again once if it fails.
 func (p Parallel) piece(ctx context.Context, track *audio.Track, s audio.Span, i int, language string) (transcript.Transcript, error) {
 	path := filepath.Join(p.Dir, fmt.Sprintf("piece-%03d.wav", i))
 	if err := track.WriteWAV(path, s); err != nil {
-		return transcript.Transcript{}, err
+		return transcript.Transcript{}, fmt.Errorf("write piece %d: %w", i, err)
 	}
-	t, err := p.Recognizer.TranscribeFile(ctx, path, language)
-	if err != nil {
-		return transcript.Transcript{}, fmt.Errorf("piece %d (%.0f-%.0f s): %w", i, s.Start, s.End, err)
+	for attempt := 1; ; attempt++ {
+		began := time.Now()
+		t, err := p.Recognizer.TranscribeFile(ctx, path, language)
+		if err == nil {
+			for j := range t.Words {
+				t.Words[j].Start += s.Start
+				t.Words[j].End += s.Start
+			}
+			return t, nil
+		}
+		if attempt == pieceAttempts || ctx.Err() != nil || !retryable(err) {
+			return transcript.Transcript{}, &PieceError{Index: i, Start: s.Start, End: s.End, Attempts: attempt, Err: err}
+		}
+		p.log().Warn("speech recognition of a piece failed; trying it again",
+			"piece", i, "start", s.Start, "end", s.End, "took", time.Since(began).Round(time.Millisecond), "err", err)
 	}
-	for j := range t.Words {
-		t.Words[j].Start += s.Start
-		t.Words[j].End += s.Start
+}
+
+func (p Parallel) log() *slog.Logger {
+	if p.Log != nil {
+		return p.Log
 	}
-	return t, nil
+	return slog.Default()
 }

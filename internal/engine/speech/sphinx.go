@@ -25,6 +25,26 @@ type Sphinx struct {
 	// Model, when set, is passed as -hmm, -lm and -dict; empty uses the
 	// package's built-in English model.
 	HMM, LM, Dict string
+	// Stall stops a run that has printed nothing for this long; 0:
+	// DefaultStall.
+	Stall time.Duration
+}
+
+// DefaultStall is how long pocketsphinx may print nothing before it is
+// stopped. It logs every few seconds of audio while decoding; its longest
+// silences are loading the model (about a second of CPU) and the passes at
+// the end of each utterance (up to a tenth of the utterance's length). For
+// a minute-long piece that is at most 6 s, 30 s on a machine five times
+// oversubscribed; 120 s leaves room for that and more, while a run that is
+// truly stuck is still stopped within two minutes.
+const DefaultStall = 120 * time.Second
+
+// sphinxCap bounds a whole run, however much it prints, so that nothing
+// runs forever. A healthy run takes about 0.25x the audio's length on one
+// core; this is 40 times that and 10 minutes more, so that it is met only
+// by a run gone wrong, never by a slow machine.
+func sphinxCap(audioSeconds float64) time.Duration {
+	return 10*time.Minute + 10*time.Duration(audioSeconds*float64(time.Second))
 }
 
 // UnsupportedLanguageError says that a recogniser cannot handle a language.
@@ -43,7 +63,9 @@ func (s Sphinx) TranscribeFile(ctx context.Context, path, language string) (tran
 	if prog == "" {
 		prog = "pocketsphinx_continuous"
 	}
-	args := []string{"-infile", path, "-time", "yes", "-logfn", "/dev/null"}
+	// Its log goes to stderr: it is the sign of progress while an utterance
+	// is decoded, and its tail says why a run failed.
+	args := []string{"-infile", path, "-time", "yes"}
 	if s.HMM != "" {
 		args = append(args, "-hmm", s.HMM)
 	}
@@ -53,10 +75,13 @@ func (s Sphinx) TranscribeFile(ctx context.Context, path, language string) (tran
 	if s.Dict != "" {
 		args = append(args, "-dict", s.Dict)
 	}
-	// pocketsphinx runs at about 0.2x real time on one core; allow plenty.
-	timeout := 30*time.Second + 2*time.Duration(wavSeconds(path)*float64(time.Second))
+	stall := s.Stall
+	if stall <= 0 {
+		stall = DefaultStall
+	}
 	var out bytes.Buffer
-	if err := ffmpeg.Command(ctx, timeout, &out, prog, args...); err != nil {
+	o := ffmpeg.Opts{Timeout: sphinxCap(wavSeconds(path)), Stall: stall, Stdout: &out}
+	if err := ffmpeg.CommandOpts(ctx, o, prog, args...); err != nil {
 		return transcript.Transcript{}, fmt.Errorf("pocketsphinx: %w", err)
 	}
 	words, err := ParseSphinx(&out)

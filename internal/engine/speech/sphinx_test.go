@@ -222,11 +222,18 @@ func TestParallelReturnsTheFailureNotTheCancellation(t *testing.T) {
 	}
 }
 
-// slowFail fails its second piece; the others wait until cancelled.
-type slowFail struct{ n atomic.Int32 }
+// slowFail fails its second piece, each time it is tried; the others wait
+// until cancelled.
+type slowFail struct {
+	n      atomic.Int32
+	broken atomic.Value // the second piece's path
+}
 
 func (s *slowFail) TranscribeFile(ctx context.Context, path, lang string) (transcript.Transcript, error) {
 	if s.n.Add(1) == 2 {
+		s.broken.Store(path)
+	}
+	if s.broken.Load() == path {
 		time.Sleep(50 * time.Millisecond)
 		return transcript.Transcript{}, errors.New("piece broke")
 	}
