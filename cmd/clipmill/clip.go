@@ -48,99 +48,124 @@ func flagError(err error) error {
 	return usageError{err.Error()}
 }
 
-func clipCmd(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("clip", flag.ContinueOnError)
-	var (
-		durations   = fs.String("duration", "60", "comma-separated clip lengths: 30, 60, 180, long")
-		aspect      = fs.String("aspect", "portrait", "portrait (1080x1920), square (1080x1080) or landscape (1920x1080)")
-		captions    = fs.Bool("captions", true, "burn captions in (SRT and VTT files are written either way)")
-		style       = fs.String("caption-style", "", "caption preset: "+strings.Join(clipping.CaptionStyles, ", "))
-		prompt      = fs.String("prompt", "", "what to look for, e.g. \"pricing advice\"")
-		language    = fs.String("language", "", "the spoken language as an ISO-639-1 code (default: detect; pocketsphinx is English only)")
-		transcriptF = fs.String("transcript", "", "a transcript file (SRT, WebVTT or JSON words) to use instead of speech recognition")
-		out         = fs.String("out", "", "output folder (default ./clips/<input name>)")
-		title       = fs.String("title", "", "the job's title (default: the source's)")
-		speechKind  = fs.String("speech", "pocketsphinx", "speech recogniser: pocketsphinx or openai")
-		speechURL   = fs.String("speech-url", "", "base URL of an OpenAI-compatible transcription API (with --speech openai); the key is read from CLIPMILL_SPEECH_KEY")
-		speechModel = fs.String("speech-model", "whisper-1", "model name for --speech openai")
-		llmURL      = fs.String("llm-url", "", "base URL of an OpenAI-compatible chat-completions API (Ollama, llama.cpp, vLLM, OpenAI) to choose the clips and write titles and hashtags; empty: off. The key is read from CLIPMILL_LLM_KEY")
-		llmModel    = fs.String("llm-model", llm.DefaultModel, "model name for --llm-url")
-		workers     = fs.Int("workers", 0, "parallel recognition pieces and renders (default: the core count)")
-		preset      = fs.String("x264-preset", "veryfast", "x264 preset: ultrafast is faster and larger, medium slower and smaller")
-		statsF      = fs.String("stats", "", "write stage timings as JSON to this file")
-		timeout     = fs.Duration("timeout", 2*time.Hour, "give up on the job after this long")
-		maxDownload = fs.Int64("max-download", 20<<30, "largest source to download from a URL, in bytes")
-		dlTimeout   = fs.Duration("download-timeout", time.Hour, "longest a source download may take")
-	)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: clipmill clip INPUT [flags]\n\nINPUT is a video file or an https URL.\n\nFlags:\n")
-		fs.PrintDefaults()
+// jobFlags are the flags that describe a job and the engine that runs it,
+// shared by clip and plan.
+type jobFlags struct {
+	durations, aspect, style, prompt, language, transcriptF, out, title *string
+	speechKind, speechURL, speechModel, llmURL, llmModel                *string
+	captions                                                            *bool
+	engine                                                              engineFlags
+	maxDownload                                                         *int64
+	dlTimeout                                                           *time.Duration
+}
+
+// engineFlags are the flags of the render side, shared by clip and render.
+type engineFlags struct {
+	workers *int
+	preset  *string
+	timeout *time.Duration
+}
+
+func addEngineFlags(fs *flag.FlagSet) engineFlags {
+	return engineFlags{
+		workers: fs.Int("workers", 0, "parallel recognition pieces and renders (default: the core count)"),
+		preset:  fs.String("x264-preset", "veryfast", "x264 preset: ultrafast is faster and larger, medium slower and smaller"),
+		timeout: fs.Duration("timeout", 2*time.Hour, "give up on the job after this long"),
 	}
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
+}
+
+func addJobFlags(fs *flag.FlagSet) *jobFlags {
+	return &jobFlags{
+		durations:   fs.String("duration", "60", "comma-separated clip lengths: 30, 60, 180, long"),
+		aspect:      fs.String("aspect", "portrait", "portrait (1080x1920), square (1080x1080) or landscape (1920x1080)"),
+		captions:    fs.Bool("captions", true, "burn captions in (SRT and VTT files are written either way)"),
+		style:       fs.String("caption-style", "", "caption preset: "+strings.Join(clipping.CaptionStyles, ", ")),
+		prompt:      fs.String("prompt", "", "what to look for, e.g. \"pricing advice\""),
+		language:    fs.String("language", "", "the spoken language as an ISO-639-1 code (default: detect; pocketsphinx is English only)"),
+		transcriptF: fs.String("transcript", "", "a transcript file (SRT, WebVTT or JSON words) to use instead of speech recognition"),
+		out:         fs.String("out", "", "output folder (default ./clips/<input name>)"),
+		title:       fs.String("title", "", "the job's title (default: the source's)"),
+		speechKind:  fs.String("speech", "pocketsphinx", "speech recogniser: pocketsphinx or openai"),
+		speechURL:   fs.String("speech-url", "", "base URL of an OpenAI-compatible transcription API (with --speech openai); the key is read from CLIPMILL_SPEECH_KEY"),
+		speechModel: fs.String("speech-model", "whisper-1", "model name for --speech openai"),
+		llmURL:      fs.String("llm-url", "", "base URL of an OpenAI-compatible chat-completions API (Ollama, llama.cpp, vLLM, OpenAI) to choose the clips and write titles and hashtags; empty: off. The key is read from CLIPMILL_LLM_KEY"),
+		llmModel:    fs.String("llm-model", llm.DefaultModel, "model name for --llm-url"),
+		engine:      addEngineFlags(fs),
+		maxDownload: fs.Int64("max-download", 20<<30, "largest source to download from a URL, in bytes"),
+		dlTimeout:   fs.Duration("download-timeout", time.Hour, "longest a source download may take"),
 	}
+}
+
+// newEngine is the engine the render-side flags describe.
+func (f engineFlags) newEngine() *engine.Engine {
+	return &engine.Engine{Workers: *f.workers, Encoder: render.Encoder{Preset: *f.preset}}
+}
+
+// build checks the flags with the same contract code as the API and
+// returns the engine and the job they describe.
+func (f *jobFlags) build(cmd string, pos []string) (*engine.Engine, engine.Job, error) {
+	var job engine.Job
 	if len(pos) != 1 {
-		return usageError{"clip takes one INPUT (a video file or an https URL); see clipmill clip -h"}
+		return nil, job, usageError{fmt.Sprintf("%s takes one INPUT (a video file or an https URL); see clipmill %s -h", cmd, cmd)}
 	}
 	input := pos[0]
-
-	// The same contract code as the API validates the flags.
 	settings := clipping.DefaultOutputSettings()
-	settings.Captions = *captions
-	settings.AspectRatio = clipping.AspectRatio(*aspect)
-	if settings.DurationTypes, err = clipping.ParseDurationTypes(*durations); err != nil {
-		return flagError(err)
+	settings.Captions = *f.captions
+	settings.AspectRatio = clipping.AspectRatio(*f.aspect)
+	var err error
+	if settings.DurationTypes, err = clipping.ParseDurationTypes(*f.durations); err != nil {
+		return nil, job, flagError(err)
 	}
-	if *style != "" {
-		settings.CaptionStyle = style
+	if *f.style != "" {
+		settings.CaptionStyle = f.style
 	}
-	if *prompt != "" {
-		settings.Prompt = prompt
+	if *f.prompt != "" {
+		settings.Prompt = f.prompt
 	}
 	if err := settings.Validate(); err != nil {
-		return flagError(err)
+		return nil, job, flagError(err)
 	}
 	lang := ""
-	if *language != "" {
-		if lang, err = clipping.NormalizeLanguage(*language); err != nil {
-			return flagError(err)
+	if *f.language != "" {
+		if lang, err = clipping.NormalizeLanguage(*f.language); err != nil {
+			return nil, job, flagError(err)
 		}
 	}
-	if n := len([]rune(*title)); n > 255 {
-		return usageError{fmt.Sprintf("--title: is %d characters, at most 255 are allowed", n)}
+	if n := len([]rune(*f.title)); n > 255 {
+		return nil, job, usageError{fmt.Sprintf("--title: is %d characters, at most 255 are allowed", n)}
 	}
 	var words *transcript.Transcript
-	if *transcriptF != "" {
-		if _, err := os.Stat(*transcriptF); err != nil {
-			return usageError{fmt.Sprintf("--transcript: %s: no such file", *transcriptF)}
+	if *f.transcriptF != "" {
+		if _, err := os.Stat(*f.transcriptF); err != nil {
+			return nil, job, usageError{fmt.Sprintf("--transcript: %s: no such file", *f.transcriptF)}
 		}
 		// Read it now, so a broken file fails before any work starts.
-		tr, err := transcript.Load(*transcriptF)
+		tr, err := transcript.Load(*f.transcriptF)
 		if err != nil {
-			return err
+			return nil, job, err
 		}
 		words = &tr
 	}
-	eng := &engine.Engine{Workers: *workers, Encoder: render.Encoder{Preset: *preset},
-		Download: source.Limits{MaxBytes: *maxDownload, Timeout: *dlTimeout}}
-	if eng.LLM, err = llmClient(*llmURL, *llmModel); err != nil {
-		return err
+	eng := f.engine.newEngine()
+	eng.Download = source.Limits{MaxBytes: *f.maxDownload, Timeout: *f.dlTimeout}
+	if eng.LLM, err = llmClient(*f.llmURL, *f.llmModel); err != nil {
+		return nil, job, err
 	}
-	switch *speechKind {
+	switch *f.speechKind {
 	case "pocketsphinx", "sphinx":
-		if lang != "" && lang != "en" && *transcriptF == "" {
-			return usageError{fmt.Sprintf("--language: pocketsphinx recognises English only, not %q; give --transcript or use --speech openai", lang)}
+		if lang != "" && lang != "en" && *f.transcriptF == "" {
+			return nil, job, usageError{fmt.Sprintf("--language: pocketsphinx recognises English only, not %q; give --transcript or use --speech openai", lang)}
 		}
 	case "openai":
-		if *speechURL == "" {
-			return usageError{"--speech openai needs --speech-url"}
+		if *f.speechURL == "" {
+			return nil, job, usageError{"--speech openai needs --speech-url"}
 		}
-		eng.Speech = &speech.OpenAI{BaseURL: *speechURL, APIKey: os.Getenv("CLIPMILL_SPEECH_KEY"), Model: *speechModel}
+		eng.Speech = &speech.OpenAI{BaseURL: *f.speechURL, APIKey: os.Getenv("CLIPMILL_SPEECH_KEY"), Model: *f.speechModel}
 	default:
-		return usageError{fmt.Sprintf("--speech: unknown recogniser %q; valid: pocketsphinx, openai", *speechKind)}
+		return nil, job, usageError{fmt.Sprintf("--speech: unknown recogniser %q; valid: pocketsphinx, openai", *f.speechKind)}
 	}
-	if *out == "" {
+	out := *f.out
+	if out == "" {
 		base := filepath.Base(input)
 		if strings.Contains(input, "://") {
 			base = filepath.Base(strings.SplitN(strings.SplitN(input, "?", 2)[0], "#", 2)[0])
@@ -149,26 +174,53 @@ func clipCmd(args []string, stdout, stderr io.Writer) error {
 		if name == "" || name == "." || name == "/" {
 			name = "clips"
 		}
-		*out = filepath.Join("clips", name)
+		out = filepath.Join("clips", name)
 	}
 	// Refuse a missing local file before creating any folder.
 	if !strings.Contains(input, "://") {
 		if _, err := source.Fetch(context.Background(), input, "", source.Limits{}, nil); err != nil {
-			return err
+			return nil, job, err
 		}
 	}
+	job = engine.Job{Input: input, Title: *f.title, Language: lang, Settings: settings, Transcript: words, OutDir: out}
+	return eng, job, nil
+}
 
+// jobContext is the context a command's job runs in: cancelled by Ctrl-C
+// or SIGTERM, and at the timeout.
+func jobContext(timeout time.Duration) (context.Context, func()) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	return ctx, func() { cancel(); stop() }
+}
 
+func clipCmd(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("clip", flag.ContinueOnError)
+	f := addJobFlags(fs)
+	statsF := fs.String("stats", "", "write stage timings as JSON to this file")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: clipmill clip INPUT [flags]\n\nINPUT is a video file or an https URL.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	eng, job, err := f.build("clip", pos)
+	if err != nil {
+		return err
+	}
+	ctx, done := jobContext(*f.engine.timeout)
+	defer done()
 	bar := newProgressBar(stderr)
-	job := engine.Job{Input: input, Title: *title, Language: lang, Settings: settings,
-		Transcript: words, OutDir: *out}
 	res, runErr := eng.Run(ctx, job, bar)
 	bar.finish()
+	return finish(ctx, stdout, job.OutDir, job.Settings.AspectRatio, res, runErr, *f.engine.timeout, *statsF)
+}
 
+// finish writes the manifest and the gallery of a run (a failed run too:
+// its manifest says why), the stats if asked for, and the summary.
+func finish(ctx context.Context, stdout io.Writer, out string, aspect clipping.AspectRatio, res *engine.Result, runErr error, timeout time.Duration, statsF string) error {
 	manifest := clipping.Job{
 		ID: engine.NewID(), Status: clipping.JobCompleted, Progress: 100,
 		CreatedAt: clipping.Ptr(time.Now().Unix()), Clips: []clipping.Clip{},
@@ -180,7 +232,7 @@ func clipCmd(args []string, stdout, stderr io.Writer) error {
 			manifest.SourceDuration = clipping.Ptr(res.SourceDuration)
 		}
 		for _, c := range res.Clips {
-			manifest.Clips = append(manifest.Clips, c.Resource(settings.AspectRatio, func(f string) string { return f }))
+			manifest.Clips = append(manifest.Clips, c.Resource(aspect, func(f string) string { return f }))
 		}
 	}
 	if runErr != nil {
@@ -189,13 +241,13 @@ func clipCmd(args []string, stdout, stderr io.Writer) error {
 		manifest.FailureMessage = clipping.Ptr(engine.FailureMessage(runErr))
 		switch {
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			manifest.FailureMessage = clipping.Ptr(fmt.Sprintf("The job took longer than --timeout %v and was stopped.", *timeout))
-			runErr = fmt.Errorf("stopped after --timeout %v", *timeout)
+			manifest.FailureMessage = clipping.Ptr(fmt.Sprintf("The job took longer than --timeout %v and was stopped.", timeout))
+			runErr = fmt.Errorf("stopped after --timeout %v", timeout)
 		case ctx.Err() != nil:
 			manifest.Status = clipping.JobCancelled
 		}
 		// A failure replaces any earlier manifest, so none claims success.
-		if err := writeOutputs(*out, manifest); err != nil {
+		if err := writeOutputs(out, manifest); err != nil {
 			return err
 		}
 		var se *source.Error
@@ -204,15 +256,15 @@ func clipCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		return runErr
 	}
-	if err := writeOutputs(*out, manifest); err != nil {
+	if err := writeOutputs(out, manifest); err != nil {
 		return err
 	}
-	if *statsF != "" {
-		if err := writeStats(*statsF, res); err != nil {
+	if statsF != "" {
+		if err := writeStats(statsF, res); err != nil {
 			return err
 		}
 	}
-	printSummary(stdout, *out, manifest)
+	printSummary(stdout, out, manifest)
 	return nil
 }
 

@@ -19,6 +19,8 @@ const usage = `clipmill turns long videos into short, captioned, reframed clips.
 
 Usage:
   clipmill clip INPUT [flags]     clip a video file or an https URL
+  clipmill plan INPUT --out DIR   find the clips and write DIR/plan.json, to edit
+  clipmill render PLAN [flags]    render the clips of a plan.json
   clipmill serve [flags]          serve the AI Clipping API (HeyGen-compatible)
   clipmill local [flags]          run the S3 drop-folder pipeline on this machine
   clipmill sample OUT.mp4 [flags] make a synthetic talk (and its .srt) to try clipmill on
@@ -46,6 +48,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "clip":
 		err = clipCmd(args[1:], stdout, stderr)
+	case "plan":
+		err = planCmd(args[1:], stdout, stderr)
+	case "render":
+		err = renderCmd(args[1:], stdout, stderr)
 	case "sample":
 		err = sampleCmd(args[1:], stdout, stderr)
 	case "serve":

@@ -125,16 +125,16 @@ func (j Job) titleOr(t string) string {
 
 // renderAll runs each clip's reframe, captions and render, up to the worker
 // count at once, and reports each clip as it finishes.
-func (e *Engine) renderAll(ctx context.Context, job Job, info source.Info, track *audio.Track, picks []selection.Clip, work string, p *progress, st *Stats) []Clip {
-	out := make([]Clip, len(picks))
+func (e *Engine) renderAll(ctx context.Context, pl *Plan, clips []PlannedClip, outDir, work string, p *progress, st *Stats) []Clip {
+	out := make([]Clip, len(clips))
 	sem := make(chan struct{}, e.workers())
 	var wg sync.WaitGroup
-	p.clips(len(picks))
-	for i, pick := range picks {
+	p.clips(len(clips))
+	for i, pc := range clips {
 		out[i] = Clip{
-			ID: NewID(), DurationType: pick.DurationType, Start: pick.Start, End: pick.End,
-			Title: pick.Title, Reason: pick.Reason, Virality: pick.Virality, Hashtags: pick.Hashtags,
-			Transcript: transcript.Text(pick.Words),
+			ID: pc.ID, DurationType: pc.DurationType, Start: pc.Start, End: pc.End,
+			Title: pc.Title, Reason: pc.Reason, Virality: pc.Virality, Hashtags: pc.Hashtags,
+			Transcript: transcript.Text(pl.words(pc)),
 		}
 		wg.Go(func() {
 			select {
@@ -146,7 +146,7 @@ func (e *Engine) renderAll(ctx context.Context, job Job, info source.Info, track
 			defer func() { <-sem }()
 			c := &out[i]
 			var done float64 // this clip's share of the progress so far
-			c.Err = e.renderClip(ctx, job, info, track, pick, c, work, func(f float64) {
+			c.Err = e.renderClip(ctx, pl, pc, c, outDir, work, func(f float64) {
 				done += f
 				p.clipPart(f)
 			}, st)
@@ -155,7 +155,7 @@ func (e *Engine) renderAll(ctx context.Context, job Job, info source.Info, track
 				// What the clip wrote before it failed is no use to anyone.
 				for _, f := range []string{c.Video, c.Thumbnail, c.SRT, c.VTT} {
 					if f != "" {
-						os.Remove(filepath.Join(job.OutDir, f))
+						os.Remove(filepath.Join(outDir, f))
 					}
 				}
 				c.Video, c.Thumbnail, c.SRT, c.VTT = "", "", "", ""
@@ -168,17 +168,19 @@ func (e *Engine) renderAll(ctx context.Context, job Job, info source.Info, track
 	return out
 }
 
-func (e *Engine) renderClip(ctx context.Context, job Job, info source.Info, track *audio.Track, pick selection.Clip, c *Clip, work string, part func(float64), st *Stats) error {
-	dur := pick.End - pick.Start
-	outW, outH := reframe.OutputSize(job.Settings.AspectRatio)
+// renderClip is the second half of a job for one clip: reframe, captions,
+// render and thumbnail, from the plan alone.
+func (e *Engine) renderClip(ctx context.Context, pl *Plan, pc PlannedClip, c *Clip, outDir, work string, part func(float64), st *Stats) error {
+	dur := pc.End - pc.Start
+	outW, outH := reframe.OutputSize(pl.Settings.AspectRatio)
+	words := pl.words(pc)
 
 	var plan reframe.Plan
 	err := st.time(StageReframe, func() error {
 		var err error
 		plan, err = reframe.Analyse(ctx, e.FFmpeg, reframe.Request{
-			Path: info.Path, SrcW: info.Width, SrcH: info.Height, FPS: info.FPS, SAR: info.SAR,
-			Start: pick.Start, Dur: dur, OutW: outW, OutH: outH,
-			Speech: speechSpans(pick.Words, track, pick.Start, dur),
+			Path: pl.Source, SrcW: pl.Info.Width, SrcH: pl.Info.Height, FPS: pl.Info.FPS, SAR: pl.Info.SAR,
+			Start: pc.Start, Dur: dur, OutW: outW, OutH: outH, Speech: pl.speech(pc),
 		})
 		return err
 	})
@@ -191,28 +193,27 @@ func (e *Engine) renderClip(ctx context.Context, job Job, info source.Info, trac
 	picture := plan.Filter()
 	video := picture
 	err = st.time(StageCaptions, func() error {
-		if len(pick.Words) == 0 {
+		if len(words) == 0 {
 			return nil
 		}
 		style := clipping.DefaultCaptionStyle
-		if job.Settings.CaptionStyle != nil {
-			style, _ = clipping.CaptionPreset(*job.Settings.CaptionStyle) // validated already
+		if pl.Settings.CaptionStyle != nil {
+			style, _ = clipping.CaptionPreset(*pl.Settings.CaptionStyle) // validated already
 		}
 		preset, err := captions.Lookup(style)
 		if err != nil {
 			return err
 		}
-		words := shift(pick.Words, pick.Start, dur)
-		pages := captions.Layout(words, preset, outW, outH)
+		pages := captions.Layout(shift(words, pc.Start, dur), preset, outW, outH)
 		captions.Place(pages, preset, outW, outH, plan.FaceBoxes)
 		c.SRT, c.VTT = c.ID+".srt", c.ID+".vtt"
-		if err := writeFile(filepath.Join(job.OutDir, c.SRT), captions.SRT(pages)); err != nil {
+		if err := writeFile(filepath.Join(outDir, c.SRT), captions.SRT(pages)); err != nil {
 			return err
 		}
-		if err := writeFile(filepath.Join(job.OutDir, c.VTT), captions.VTT(pages)); err != nil {
+		if err := writeFile(filepath.Join(outDir, c.VTT), captions.VTT(pages)); err != nil {
 			return err
 		}
-		if !job.Settings.Captions {
+		if !pl.Settings.Captions {
 			return nil
 		}
 		ass := c.ID + ".ass"
@@ -226,22 +227,16 @@ func (e *Engine) renderClip(ctx context.Context, job Job, info source.Info, trac
 		return &StageError{StageCaptions, err}
 	}
 
-	var gain *float64
-	if track != nil {
-		if lufs, ok := track.Integrated(pick.Start, pick.End); ok {
-			gain = clipping.Ptr(render.GainFor(lufs))
-		}
-	}
 	err = st.time(StageRender, func() error {
 		mp4 := c.ID + ".mp4"
 		err := e.Encoder.Render(ctx, e.FFmpeg, work, render.Clip{
-			Source: info.Path, Start: pick.Start, Dur: dur, Video: video, FPS: plan.FPS,
-			Audio: info.HasAudio, Gain: gain, Title: pick.Title, Out: mp4,
+			Source: pl.Source, Start: pc.Start, Dur: dur, Video: video, FPS: plan.FPS,
+			Audio: pl.Info.HasAudio, Gain: pc.Gain, Title: pc.Title, Out: mp4,
 		})
 		if err != nil {
 			return err
 		}
-		return os.Rename(filepath.Join(work, mp4), filepath.Join(job.OutDir, mp4))
+		return os.Rename(filepath.Join(work, mp4), filepath.Join(outDir, mp4))
 	})
 	if err != nil {
 		return &StageError{StageRender, err}
@@ -253,12 +248,12 @@ func (e *Engine) renderClip(ctx context.Context, job Job, info source.Info, trac
 		// The frame the reframe stage chose, reframed, without captions.
 		c.Thumbnail = c.ID + ".jpg"
 		at := math.Max(0, math.Min(plan.Thumb, dur-0.1))
-		return render.Still(ctx, e.FFmpeg, job.OutDir, info.Path, pick.Start, at, picture, c.Thumbnail)
+		return render.Still(ctx, e.FFmpeg, outDir, pl.Source, pc.Start, at, picture, c.Thumbnail)
 	})
 	if err != nil {
 		return &StageError{StageThumbnail, err}
 	}
-	c.Duration = e.probeDuration(ctx, filepath.Join(job.OutDir, c.Video), dur)
+	c.Duration = e.probeDuration(ctx, filepath.Join(outDir, c.Video), dur)
 	part(0.1)
 	return nil
 }
@@ -276,28 +271,6 @@ func (e *Engine) probeDuration(ctx context.Context, path string, planned float64
 		return planned
 	}
 	return math.Round(d*1000) / 1000
-}
-
-// speechSpans is when someone speaks in the clip, on the clip's clock: the
-// words' times, each trimmed to where its sound is (within 25 dB of the
-// clip's loudness), which is sharper than a recogniser's word times. The
-// reframe stage uses it to tell the speaker from the listeners.
-func speechSpans(words []transcript.Word, track *audio.Track, start, dur float64) []reframe.Span {
-	level := math.Inf(-1)
-	if track != nil {
-		level = track.Loudness(start, start+dur) - 25
-	}
-	var out []reframe.Span
-	for _, w := range shift(words, start, dur) {
-		s, e := w.Start, w.End
-		if track != nil {
-			if vs, ve, ok := track.Voiced(start+s, start+e, level); ok {
-				s, e = vs-start, ve-start
-			}
-		}
-		out = append(out, reframe.Span{Start: s, End: e})
-	}
-	return out
 }
 
 // shift moves words onto the clip's clock and drops what falls outside.

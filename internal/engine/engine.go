@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,7 +24,6 @@ import (
 	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
 	"github.com/clipmill/clipmill/internal/engine/llm"
 	"github.com/clipmill/clipmill/internal/engine/render"
-	"github.com/clipmill/clipmill/internal/engine/selection"
 	"github.com/clipmill/clipmill/internal/engine/source"
 	"github.com/clipmill/clipmill/internal/engine/speech"
 	"github.com/clipmill/clipmill/internal/engine/transcript"
@@ -157,103 +157,85 @@ func NewID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Run runs the job. It returns an error only when the job as a whole fails;
-// a clip that fails alone is reported with its Err set.
+// Run runs the job: Plan, then Render of every clip. It returns an error
+// only when the job as a whole fails; a clip that fails alone is reported
+// with its Err set.
 func (e *Engine) Run(ctx context.Context, job Job, ev Events) (*Result, error) {
 	started := time.Now()
-	res := &Result{}
 	if err := job.Settings.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(job.OutDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create output folder: %w", err)
-	}
-	work, err := os.MkdirTemp(job.OutDir, ".work-")
+	work, done, err := workFolder(job.OutDir)
 	if err != nil {
-		return nil, fmt.Errorf("create work folder: %w", err)
+		return nil, err
 	}
-	defer os.RemoveAll(work)
+	defer done()
+	res := &Result{}
 	p := newProgress(ev, job.Transcript == nil)
-
-	// 1. Source.
-	p.stage(StageSource, 0)
-	var info source.Info
-	err = res.Stats.time(StageSource, func() error {
-		path, err := source.Fetch(ctx, job.Input, work, e.Download, e.HTTPClient)
-		if err != nil {
-			return err
-		}
-		if path, err = filepath.Abs(path); err != nil {
-			return err
-		}
-		info, err = source.Probe(ctx, e.FFmpeg, source.DisplayName(job.Input), path)
-		return err
-	})
+	pl, err := e.plan(ctx, job, work, work, p, &res.Stats)
 	if err != nil {
-		return nil, &StageError{StageSource, err}
+		return nil, err
 	}
-	res.SourceDuration = info.Duration
-	res.Title = job.Title
-	if res.Title == "" {
-		res.Title = info.Title
-	}
+	return res, e.renderPlan(ctx, pl, pl.Clips, job.OutDir, work, p, res, started)
+}
 
-	// 2. Audio and transcript.
-	var track *audio.Track
-	var words []transcript.Word
-	noSpeech := ""
-	if info.HasAudio {
-		p.stage(StageAudio, 0)
-		err = res.Stats.time(StageAudio, func() error {
-			track, err = audio.Extract(ctx, e.FFmpeg, info.Path, work, info.Duration)
-			return err
-		})
-		if err != nil {
-			return nil, &StageError{StageAudio, err}
-		}
-		p.stage(StageTranscript, 0)
-		var tr transcript.Transcript
-		err = res.Stats.time(StageTranscript, func() error {
-			tr, err = e.transcript(ctx, job, track, work, func(f float64) { p.stage(StageTranscript, f) })
-			return err
-		})
-		if err != nil {
-			return nil, &StageError{StageTranscript, err}
-		}
-		words = tr.Words
-		res.Language = tr.Language
-		if len(words) == 0 {
-			noSpeech = "No speech was found in the audio"
-		}
-	} else {
-		noSpeech = "The source has no audio track"
-		if job.Transcript != nil {
-			// Captions from a file still make sense on a silent video.
-			words, res.Language, noSpeech = job.Transcript.Words, job.Transcript.Language, ""
-		}
+// Plan runs the first half of a job (source, audio, transcript and
+// selection) and returns what Render needs. A source fetched from a URL is
+// kept in the job's OutDir, for Render to cut from later.
+func (e *Engine) Plan(ctx context.Context, job Job, ev Events) (*Plan, error) {
+	if err := job.Settings.Validate(); err != nil {
+		return nil, err
 	}
-	if res.Language == "" {
-		res.Language = job.Language
-	}
-
-	// 3. Selection.
-	p.stage(StageSelect, 0)
-	var picks []selection.Clip
-	err = res.Stats.time(StageSelect, func() error {
-		picks, err = e.selectClips(ctx, job, info, track, words, noSpeech)
-		return err
-	})
+	work, done, err := workFolder(job.OutDir)
 	if err != nil {
-		return nil, &StageError{StageSelect, err}
+		return nil, err
 	}
+	defer done()
+	var st Stats
+	pl, err := e.plan(ctx, job, job.OutDir, work, newProgress(ev, job.Transcript == nil), &st)
+	if err == nil {
+		newProgress(ev, false).stage("done", 1)
+	}
+	return pl, err
+}
 
-	// 4-6. Reframe, captions and render, clips in parallel.
+// Render renders the clips of a plan into outDir: all of them, or those
+// whose ids are given.
+func (e *Engine) Render(ctx context.Context, pl *Plan, outDir string, ids []string, ev Events) (*Result, error) {
+	started := time.Now()
+	if err := pl.Check(); err != nil {
+		return nil, err
+	}
+	clips := pl.Clips
+	if len(ids) > 0 {
+		clips = nil
+		for _, id := range ids {
+			i := slices.IndexFunc(pl.Clips, func(c PlannedClip) bool { return c.ID == id })
+			if i < 0 {
+				return nil, fmt.Errorf("the plan has no clip %q", id)
+			}
+			clips = append(clips, pl.Clips[i])
+		}
+	}
+	work, done, err := workFolder(outDir)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	res := &Result{}
+	return res, e.renderPlan(ctx, pl, clips, outDir, work, newProgress(ev, false), res, started)
+}
+
+// renderPlan renders the clips in parallel and fills in the result. It
+// fails only when no clip could be rendered.
+func (e *Engine) renderPlan(ctx context.Context, pl *Plan, clips []PlannedClip, outDir, work string, p *progress, res *Result, started time.Time) error {
+	res.Title, res.Language, res.SourceDuration = pl.Title, pl.Language, pl.Info.Duration
 	clipStart := time.Now()
-	res.Clips = e.renderAll(ctx, job, info, track, picks, work, p, &res.Stats)
+	res.Clips = e.renderAll(ctx, pl, clips, outDir, work, p, &res.Stats)
 	res.Stats.Clips = time.Since(clipStart)
 	res.Stats.Wall = time.Since(started)
 	if err := ctx.Err(); err != nil {
-		return res, err
+		return err
 	}
 	ok := 0
 	var firstErr error
@@ -265,10 +247,23 @@ func (e *Engine) Run(ctx context.Context, job Job, ev Events) (*Result, error) {
 		}
 	}
 	if ok == 0 {
-		return res, &StageError{StageRender, fmt.Errorf("no clip could be rendered: %w", firstErr)}
+		return &StageError{StageRender, fmt.Errorf("no clip could be rendered: %w", firstErr)}
 	}
 	p.stage("done", 1)
-	return res, nil
+	return nil
+}
+
+// workFolder makes a scratch folder inside dir (creating dir) and returns
+// the function that removes it.
+func workFolder(dir string) (string, func(), error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", nil, fmt.Errorf("create output folder: %w", err)
+	}
+	work, err := os.MkdirTemp(dir, ".work-")
+	if err != nil {
+		return "", nil, fmt.Errorf("create work folder: %w", err)
+	}
+	return work, func() { os.RemoveAll(work) }, nil
 }
 
 // transcript reads the user's transcript file, or recognises the track.
@@ -286,7 +281,7 @@ func (e *Engine) transcript(ctx context.Context, job Job, track *audio.Track, wo
 	}
 	// Pieces of about a minute keep both cores busy and cost one model load
 	// each; a hosted API takes at most about ten minutes (25 MB) at once.
-	par := speech.Parallel{Recognizer: rec, Workers: e.workers(), Target: 60, Max: 600, Dir: dir}
+	par := speech.Parallel{Recognizer: rec, Workers: e.workers(), Target: 60, Max: 600, Dir: dir, Log: e.log()}
 	return par.Transcribe(ctx, track, job.Language, progress)
 }
 
