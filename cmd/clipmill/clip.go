@@ -14,6 +14,10 @@ import (
 	"syscall"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/transcribe"
+
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/engine"
 	"github.com/clipmill/clipmill/internal/engine/llm"
@@ -52,7 +56,7 @@ func flagError(err error) error {
 // shared by clip and plan.
 type jobFlags struct {
 	durations, aspect, style, prompt, language, transcriptF, out, title *string
-	speechKind, speechURL, speechModel, llmURL, llmModel                *string
+	speechKind, speechURL, speechModel, speechBucket, llmURL, llmModel  *string
 	captions                                                            *bool
 	engine                                                              engineFlags
 	maxDownload                                                         *int64
@@ -76,23 +80,24 @@ func addEngineFlags(fs *flag.FlagSet) engineFlags {
 
 func addJobFlags(fs *flag.FlagSet) *jobFlags {
 	return &jobFlags{
-		durations:   fs.String("duration", "60", "comma-separated clip lengths: 30, 60, 180, long"),
-		aspect:      fs.String("aspect", "portrait", "portrait (1080x1920), square (1080x1080) or landscape (1920x1080)"),
-		captions:    fs.Bool("captions", true, "burn captions in (SRT and VTT files are written either way)"),
-		style:       fs.String("caption-style", "", "caption preset: "+strings.Join(clipping.CaptionStyles, ", ")),
-		prompt:      fs.String("prompt", "", "what to look for, e.g. \"pricing advice\""),
-		language:    fs.String("language", "", "the spoken language as an ISO-639-1 code (default: detect; pocketsphinx is English only)"),
-		transcriptF: fs.String("transcript", "", "a transcript file (SRT, WebVTT or JSON words) to use instead of speech recognition"),
-		out:         fs.String("out", "", "output folder (default ./clips/<input name>)"),
-		title:       fs.String("title", "", "the job's title (default: the source's)"),
-		speechKind:  fs.String("speech", "pocketsphinx", "speech recogniser: pocketsphinx or openai"),
-		speechURL:   fs.String("speech-url", "", "base URL of an OpenAI-compatible transcription API (with --speech openai); the key is read from CLIPMILL_SPEECH_KEY"),
-		speechModel: fs.String("speech-model", "whisper-1", "model name for --speech openai"),
-		llmURL:      fs.String("llm-url", "", "base URL of an OpenAI-compatible chat-completions API (Ollama, llama.cpp, vLLM, OpenAI) to choose the clips and write titles and hashtags; empty: off. The key is read from CLIPMILL_LLM_KEY"),
-		llmModel:    fs.String("llm-model", llm.DefaultModel, "model name for --llm-url"),
-		engine:      addEngineFlags(fs),
-		maxDownload: fs.Int64("max-download", 20<<30, "largest source to download from a URL, in bytes"),
-		dlTimeout:   fs.Duration("download-timeout", time.Hour, "longest a source download may take"),
+		durations:    fs.String("duration", "60", "comma-separated clip lengths: 30, 60, 180, long"),
+		aspect:       fs.String("aspect", "portrait", "portrait (1080x1920), square (1080x1080) or landscape (1920x1080)"),
+		captions:     fs.Bool("captions", true, "burn captions in (SRT and VTT files are written either way)"),
+		style:        fs.String("caption-style", "", "caption preset: "+strings.Join(clipping.CaptionStyles, ", ")),
+		prompt:       fs.String("prompt", "", "what to look for, e.g. \"pricing advice\""),
+		language:     fs.String("language", "", "the spoken language as an ISO-639-1 code (default: detect; pocketsphinx is English only)"),
+		transcriptF:  fs.String("transcript", "", "a transcript file (SRT, WebVTT or JSON words) to use instead of speech recognition"),
+		out:          fs.String("out", "", "output folder (default ./clips/<input name>)"),
+		title:        fs.String("title", "", "the job's title (default: the source's)"),
+		speechKind:   fs.String("speech", "pocketsphinx", "speech recogniser: pocketsphinx, openai or transcribe (Amazon Transcribe)"),
+		speechURL:    fs.String("speech-url", "", "base URL of an OpenAI-compatible transcription API (with --speech openai); the key is read from CLIPMILL_SPEECH_KEY"),
+		speechModel:  fs.String("speech-model", "whisper-1", "model name for --speech openai"),
+		speechBucket: fs.String("speech-bucket", "", "an S3 bucket Amazon Transcribe reads the audio from and writes to (with --speech transcribe; AWS credentials and region from the environment)"),
+		llmURL:       fs.String("llm-url", "", "base URL of an OpenAI-compatible chat-completions API (Ollama, llama.cpp, vLLM, OpenAI) to choose the clips and write titles and hashtags; empty: off. The key is read from CLIPMILL_LLM_KEY"),
+		llmModel:     fs.String("llm-model", llm.DefaultModel, "model name for --llm-url"),
+		engine:       addEngineFlags(fs),
+		maxDownload:  fs.Int64("max-download", 20<<30, "largest source to download from a URL, in bytes"),
+		dlTimeout:    fs.Duration("download-timeout", time.Hour, "longest a source download may take"),
 	}
 }
 
@@ -161,8 +166,17 @@ func (f *jobFlags) build(cmd string, pos []string) (*engine.Engine, engine.Job, 
 			return nil, job, usageError{"--speech openai needs --speech-url"}
 		}
 		eng.Speech = &speech.OpenAI{BaseURL: *f.speechURL, APIKey: os.Getenv("CLIPMILL_SPEECH_KEY"), Model: *f.speechModel}
+	case "transcribe":
+		if *f.speechBucket == "" {
+			return nil, job, usageError{"--speech transcribe needs --speech-bucket"}
+		}
+		cfg, err := awsconfig.LoadDefaultConfig(context.Background())
+		if err != nil {
+			return nil, job, fmt.Errorf("--speech transcribe: AWS configuration: %w", err)
+		}
+		eng.Speech = speech.Transcribe{Client: transcribe.NewFromConfig(cfg), S3: s3.NewFromConfig(cfg), Bucket: *f.speechBucket}
 	default:
-		return nil, job, usageError{fmt.Sprintf("--speech: unknown recogniser %q; valid: pocketsphinx, openai", *f.speechKind)}
+		return nil, job, usageError{fmt.Sprintf("--speech: unknown recogniser %q; valid: pocketsphinx, openai, transcribe", *f.speechKind)}
 	}
 	out := *f.out
 	if out == "" {

@@ -318,6 +318,8 @@ func TestBadInput(t *testing.T) {
 		{"no input", nil, 2, "clip takes one INPUT"},
 		{"unknown flag", []string{good.Video, "--colour", "red"}, 2, "colour"},
 		{"not english", []string{good.Video, "--language", "de"}, 2, "--language: pocketsphinx recognises English only"},
+		{"transcribe without bucket", []string{good.Video, "--speech", "transcribe"}, 2, "--speech transcribe needs --speech-bucket"},
+		{"unknown recogniser", []string{good.Video, "--speech", "whisper"}, 2, "valid: pocketsphinx, openai, transcribe"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

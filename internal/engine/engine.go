@@ -6,8 +6,6 @@ package engine
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +25,7 @@ import (
 	"github.com/clipmill/clipmill/internal/engine/source"
 	"github.com/clipmill/clipmill/internal/engine/speech"
 	"github.com/clipmill/clipmill/internal/engine/transcript"
+	"github.com/clipmill/clipmill/internal/ids"
 )
 
 // Engine holds what every job shares.
@@ -149,13 +148,7 @@ func (e *Engine) log() *slog.Logger {
 }
 
 // NewID returns a random 32-character hex id.
-func NewID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand does not fail on Linux
-	}
-	return hex.EncodeToString(b[:])
-}
+func NewID() string { return ids.New() }
 
 // Run runs the job: Plan, then Render of every clip. It returns an error
 // only when the job as a whole fails; a clip that fails alone is reported
@@ -282,6 +275,11 @@ func (e *Engine) transcript(ctx context.Context, job Job, track *audio.Track, wo
 	// Pieces of about a minute keep both cores busy and cost one model load
 	// each; a hosted API takes at most about ten minutes (25 MB) at once.
 	par := speech.Parallel{Recognizer: rec, Workers: e.workers(), Target: 60, Max: 600, Dir: dir, Log: e.log()}
+	// A recogniser that takes long audio at once (Amazon Transcribe) says
+	// how long its pieces may be.
+	if pl, ok := rec.(interface{ PieceLength() (float64, float64) }); ok {
+		par.Target, par.Max = pl.PieceLength()
+	}
 	return par.Transcribe(ctx, track, job.Language, progress)
 }
 

@@ -23,7 +23,7 @@ func FailureMessage(err error) string {
 	case errors.As(err, &se):
 		return "The source video " + se.Msg + "."
 	case errors.As(err, &ul):
-		return "The " + ul.Recognizer + " recogniser handles English only; this job asked for \"" + ul.Language + "\"."
+		return "The " + ul.Recognizer + " recogniser " + ul.Handles() + "; this job asked for \"" + ul.Language + "\"."
 	case errors.As(err, &pe):
 		// Before the timeouts: it names the span that failed, and how.
 		return pe.Message()

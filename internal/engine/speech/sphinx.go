@@ -51,7 +51,15 @@ func sphinxCap(audioSeconds float64) time.Duration {
 type UnsupportedLanguageError struct{ Language, Recognizer string }
 
 func (e *UnsupportedLanguageError) Error() string {
-	return fmt.Sprintf("the %s recogniser handles English only, not %q: give a transcript file or use an OpenAI-compatible endpoint", e.Recognizer, e.Language)
+	return fmt.Sprintf("the %s recogniser %s, not %q: give a transcript file or use an OpenAI-compatible endpoint", e.Recognizer, e.Handles(), e.Language)
+}
+
+// Handles says which languages the recogniser knows.
+func (e *UnsupportedLanguageError) Handles() string {
+	if e.Recognizer == "pocketsphinx" {
+		return "handles English only"
+	}
+	return "does not handle this language"
 }
 
 // TranscribeFile recognises one WAV file; times are relative to the file.
