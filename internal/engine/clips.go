@@ -13,6 +13,7 @@ import (
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/engine/audio"
 	"github.com/clipmill/clipmill/internal/engine/captions"
+	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
 	"github.com/clipmill/clipmill/internal/engine/llm"
 	"github.com/clipmill/clipmill/internal/engine/reframe"
 	"github.com/clipmill/clipmill/internal/engine/render"
@@ -175,12 +176,28 @@ func (e *Engine) renderClip(ctx context.Context, pl *Plan, pc PlannedClip, c *Cl
 	outW, outH := reframe.OutputSize(pl.Settings.AspectRatio)
 	words := pl.words(pc)
 
+	// The passes below read the source at at. A source on the web (on AWS,
+	// a presigned S3 URL) is read once, the clip's part alone, with ranges.
+	input, at := pl.Source, pc.Start
+	if strings.Contains(input, "://") {
+		err := st.time(StageSource, func() error {
+			var err error
+			input, err = excerpt(ctx, e.FFmpeg, pl.Source, pc.Start, dur, filepath.Join(work, c.ID+".source.mp4"))
+			return err
+		})
+		if err != nil {
+			return &StageError{StageSource, err}
+		}
+		defer os.Remove(input)
+		at = 0
+	}
+
 	var plan reframe.Plan
 	err := st.time(StageReframe, func() error {
 		var err error
 		plan, err = reframe.Analyse(ctx, e.FFmpeg, reframe.Request{
-			Path: pl.Source, SrcW: pl.Info.Width, SrcH: pl.Info.Height, FPS: pl.Info.FPS, SAR: pl.Info.SAR,
-			Start: pc.Start, Dur: dur, OutW: outW, OutH: outH, Speech: pl.speech(pc),
+			Path: input, SrcW: pl.Info.Width, SrcH: pl.Info.Height, FPS: pl.Info.FPS, SAR: pl.Info.SAR,
+			Start: at, Dur: dur, OutW: outW, OutH: outH, Speech: pl.speech(pc),
 		})
 		return err
 	})
@@ -230,7 +247,7 @@ func (e *Engine) renderClip(ctx context.Context, pl *Plan, pc PlannedClip, c *Cl
 	err = st.time(StageRender, func() error {
 		mp4 := c.ID + ".mp4"
 		err := e.Encoder.Render(ctx, e.FFmpeg, work, render.Clip{
-			Source: pl.Source, Start: pc.Start, Dur: dur, Video: video, FPS: plan.FPS,
+			Source: input, Start: at, Dur: dur, Video: video, FPS: plan.FPS,
 			Audio: pl.Info.HasAudio, Gain: pc.Gain, Title: pc.Title, Out: mp4,
 		})
 		if err != nil {
@@ -247,8 +264,8 @@ func (e *Engine) renderClip(ctx context.Context, pl *Plan, pc PlannedClip, c *Cl
 	err = st.time(StageThumbnail, func() error {
 		// The frame the reframe stage chose, reframed, without captions.
 		c.Thumbnail = c.ID + ".jpg"
-		at := math.Max(0, math.Min(plan.Thumb, dur-0.1))
-		return render.Still(ctx, e.FFmpeg, outDir, pl.Source, pc.Start, at, picture, c.Thumbnail)
+		thumb := math.Max(0, math.Min(plan.Thumb, dur-0.1))
+		return render.Still(ctx, e.FFmpeg, outDir, input, at, thumb, picture, c.Thumbnail)
 	})
 	if err != nil {
 		return &StageError{StageThumbnail, err}
@@ -256,6 +273,20 @@ func (e *Engine) renderClip(ctx context.Context, pl *Plan, pc PlannedClip, c *Cl
 	c.Duration = e.probeDuration(ctx, filepath.Join(outDir, c.Video), dur)
 	part(0.1)
 	return nil
+}
+
+// excerpt copies the part [start, start+dur) of a source on the web to the
+// file out, without re-encoding: ffmpeg seeks with HTTP ranges, and the
+// excerpt's time 0 is start (frames back to the keyframe before it are kept,
+// hidden by an edit list, so the passes can decode from it).
+func excerpt(ctx context.Context, bin ffmpeg.Binaries, src string, start, dur float64, out string) (string, error) {
+	_, err := bin.Exec(ctx, ffmpeg.Opts{Timeout: 2*time.Minute + time.Duration(dur*float64(time.Second))},
+		"-nostdin", "-v", "error", "-y", "-ss", ffmpeg.Seconds(start), "-t", ffmpeg.Seconds(dur+0.5), "-i", src,
+		"-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", "-f", "mp4", out)
+	if err != nil {
+		return "", fmt.Errorf("read the clip's part of the source: %w", err)
+	}
+	return out, nil
 }
 
 // probeDuration reads the rendered file's real length, falling back to the

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/engine/audio"
@@ -30,7 +31,7 @@ const PlanVersion = 1
 type Plan struct {
 	Version  int                     `json:"version"`
 	Input    string                  `json:"input"`  // as the job gave it: a path or a URL
-	Source   string                  `json:"source"` // the local file the clips are cut from
+	Source   string                  `json:"source"` // the file the clips are cut from: a path, or a URL read with ranges
 	Title    string                  `json:"title"`
 	Language string                  `json:"language,omitempty"`
 	Settings clipping.OutputSettings `json:"settings"`
@@ -216,8 +217,11 @@ func (pl *Plan) Check() error {
 	if err := pl.Settings.Validate(); err != nil {
 		return fmt.Errorf("plan: settings: %w", err)
 	}
-	if _, err := os.Stat(pl.Source); err != nil {
-		return fmt.Errorf("plan: source: %w", err)
+	// A source on the web (a presigned URL) is read by ffmpeg with ranges.
+	if !strings.Contains(pl.Source, "://") {
+		if _, err := os.Stat(pl.Source); err != nil {
+			return fmt.Errorf("plan: source: %w", err)
+		}
 	}
 	seen := map[string]bool{}
 	for i, c := range pl.Clips {
