@@ -62,10 +62,12 @@ func localCmd(args []string, stdout, stderr io.Writer) error {
   drop videos into   %s
   or upload them to  s3://%s/inbox/ at %s (path-style, any access key), e.g.
                      aws --endpoint-url %s s3 cp talk.mp4 s3://%s/inbox/
+  presigned URLs:    checked; sign them with access key %q, secret %q
   settings:          inbox/<video>.json, else inbox/<folder>/clipmill.json, else --settings
   results:           %s/<video>/manifest.json, failures in %s/<video>.json
+  to retry a failure: upload the video again
 `, local.Bucket, abs, filepath.Join(abs, "inbox"), local.Bucket, l.S3URL, l.S3URL, local.Bucket,
-		filepath.Join(abs, "clips"), filepath.Join(abs, "failed"))
+		local.AccessKeyID, local.SecretAccessKey, filepath.Join(abs, "clips"), filepath.Join(abs, "failed"))
 	if *once {
 		err = l.Idle(ctx)
 	} else {

@@ -22,9 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3afero"
-	"github.com/spf13/afero"
 
 	"github.com/clipmill/clipmill/internal/asl"
 	"github.com/clipmill/clipmill/internal/clipping"
@@ -49,8 +46,11 @@ type Config struct {
 	MaxAttempts      int
 	JobTimeout       time.Duration
 	Scan             time.Duration // how often inbox/ is looked at
-	Encoder          render.Encoder
-	Log              *slog.Logger
+	// Sweep is how often inbox videos with no outcome and nothing running
+	// are looked for (and at start); default a minute.
+	Sweep   time.Duration
+	Encoder render.Encoder
+	Log     *slog.Logger
 }
 
 // Local is a running pipeline.
@@ -66,6 +66,7 @@ type Local struct {
 	work     context.Context
 	stopWork context.CancelFunc
 	runs     sync.WaitGroup
+	saving   sync.Mutex // one write of executions.json at a time
 
 	mu       sync.Mutex
 	started  map[string]*execution // by name, as Step Functions keeps them
@@ -86,6 +87,9 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 	if cfg.Scan <= 0 {
 		cfg.Scan = time.Second
 	}
+	if cfg.Sweep <= 0 {
+		cfg.Sweep = time.Minute
+	}
 	for _, d := range []string{"inbox", "clips", "failed", ".clipmill"} {
 		if err := os.MkdirAll(filepath.Join(cfg.DataDir, d), 0o755); err != nil {
 			return nil, fmt.Errorf("data folder: %w", err)
@@ -94,22 +98,25 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 	l := &Local{cfg: cfg, started: map[string]*execution{}, running: map[string]bool{}, seen: map[string]string{}, pending: map[string]string{},
 		statePth: filepath.Join(cfg.DataDir, ".clipmill", "executions.json"), idle: make(chan struct{}, 1)}
 	if b, err := os.ReadFile(l.statePth); err == nil {
-		json.Unmarshal(b, &l.started)
+		if err := json.Unmarshal(b, &l.started); err != nil {
+			// Its videos are submitted again, under the same names.
+			cfg.Log.Warn("unreadable executions.json: starting afresh", "err", err)
+			l.started = map[string]*execution{}
+		}
 	}
 
 	// The S3 endpoint: the bucket is the data folder itself, so a file
 	// copied into inbox/ and an object uploaded through S3 are the same.
-	fs := hiddenFs{afero.NewBasePathFs(afero.NewOsFs(), cfg.DataDir)}
-	backend, err := s3afero.SingleBucket(Bucket, fs, afero.NewMemMapFs())
+	h, err := s3Handler(cfg.DataDir, time.Now)
 	if err != nil {
-		return nil, fmt.Errorf("s3: %w", err)
+		return nil, err
 	}
 	s3ln, err := listen(cfg.S3Addr)
 	if err != nil {
 		return nil, err
 	}
 	l.S3URL = "http://" + s3ln.Addr().String()
-	l.serve(s3ln, gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
+	l.serve(s3ln, h)
 
 	// The backend: clipmill's own API server, allowed to fetch from the
 	// local S3 endpoint (and only there) over plain http.
@@ -141,7 +148,7 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 
 	l.s3 = s3.New(s3.Options{
 		BaseEndpoint: aws.String(l.S3URL), UsePathStyle: true, Region: "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+		Credentials: credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
 	})
 	l.pipe = &pipeline.Pipeline{
 		Bucket:     &pipeline.S3Bucket{Client: l.s3, Bucket: Bucket},
@@ -210,11 +217,55 @@ type execution struct {
 	Done  bool               `json:"done"`
 }
 
+// save writes executions.json whole or not at all: a process killed while
+// writing must not lose which executions ended.
 func (l *Local) save() error {
+	l.saving.Lock()
+	defer l.saving.Unlock()
 	l.mu.Lock()
 	b, _ := json.MarshalIndent(l.started, "", "  ")
 	l.mu.Unlock()
-	return os.WriteFile(l.statePth, b, 0o644)
+	tmp := l.statePth + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("save executions: %w", err)
+	}
+	if err := os.Rename(tmp, l.statePth); err != nil {
+		return fmt.Errorf("save executions: %w", err)
+	}
+	return nil
+}
+
+// redrive runs again, from the start, an execution that ended without
+// leaving an outcome (its record deleted, or a store that could not
+// write): every step is idempotent, and the job is the same.
+func (l *Local) redrive(name string) error {
+	l.mu.Lock()
+	rec, ok := l.started[name]
+	again := ok && rec.Done && !l.running[name]
+	if again {
+		rec.Done = false
+	}
+	l.mu.Unlock()
+	if !again {
+		return nil
+	}
+	l.cfg.Log.Info("re-running an execution that left no outcome", "name", name)
+	if err := l.save(); err != nil {
+		return err
+	}
+	return l.run(name, rec.Input)
+}
+
+// runningFor reports whether an execution for an inbox key is running.
+func (l *Local) runningFor(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for name := range l.running {
+		if l.started[name].Input.Source.Key == key {
+			return true
+		}
+	}
+	return false
 }
 
 // resume runs again the executions a stopped process left unfinished; each

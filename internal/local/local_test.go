@@ -42,7 +42,7 @@ func TestDropFolder(t *testing.T) {
 		DataDir:  data,
 		Defaults: clipping.CreateRequest{OutputSettings: clipping.OutputSettings{DurationTypes: []clipping.DurationType{clipping.Duration30}, AspectRatio: clipping.AspectSquare, Captions: true}},
 		PollMin:  200 * time.Millisecond, PollMax: time.Second, MaxAttempts: 1000, JobTimeout: 3 * time.Minute,
-		Scan: 200 * time.Millisecond, Encoder: render.Encoder{Preset: "ultrafast"},
+		Scan: 200 * time.Millisecond, Sweep: 500 * time.Millisecond, Encoder: render.Encoder{Preset: "ultrafast"},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -115,6 +115,21 @@ func TestDropFolder(t *testing.T) {
 	executions2, _ := os.ReadFile(filepath.Join(data, ".clipmill", "executions.json"))
 	if string(before) != string(after) || string(executions) != string(executions2) {
 		t.Fatal("re-uploading the same bytes changed something")
+	}
+
+	// 5. The manifest deleted: the video has no outcome, so its execution
+	// runs again and writes it again, from the same job.
+	os.Remove(manifest)
+	waitFor(t, manifest)
+	if err := l.Idle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := os.ReadFile(manifest)
+	var m1, m2 pipeline.Manifest
+	json.Unmarshal(before, &m1)
+	json.Unmarshal(again, &m2)
+	if m2.JobID != m1.JobID || len(m2.Clips) != 1 || m2.Clips[0].ID != m1.Clips[0].ID {
+		t.Fatalf("the manifest written again:\n%s\nwas:\n%s", again, before)
 	}
 }
 

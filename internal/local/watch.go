@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
+	"os"
 	"path/filepath"
-	"strings"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/clipmill/clipmill/internal/pipeline"
 )
@@ -20,8 +18,15 @@ import (
 func (l *Local) watch(ctx context.Context) {
 	t := time.NewTicker(l.cfg.Scan)
 	defer t.Stop()
+	var swept time.Time
 	for {
 		l.scan(ctx)
+		// Once the first scans have submitted what is there, and then now
+		// and then; before the count goes up, so that Idle waits for it.
+		if l.scanned() >= 1 && time.Since(swept) >= l.cfg.Sweep {
+			l.sweep(ctx)
+			swept = time.Now()
+		}
 		l.mu.Lock()
 		l.scans++
 		l.mu.Unlock()
@@ -48,7 +53,7 @@ func (l *Local) scan(ctx context.Context) {
 		if err != nil {
 			return nil
 		}
-		stamp := fmt.Sprintf("%d/%d", info.Size(), info.ModTime().UnixNano())
+		stamp := fileStamp(info)
 		l.mu.Lock()
 		done := l.seen[key] == stamp
 		settled := l.pending[key] == stamp
@@ -64,30 +69,89 @@ func (l *Local) scan(ctx context.Context) {
 	})
 }
 
-func (l *Local) submit(ctx context.Context, key, stamp string) {
-	// The ETag is S3's, from the endpoint: equal bytes, equal ETag.
-	head, err := l.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(Bucket), Key: aws.String(key)})
-	if err != nil {
-		l.cfg.Log.Warn("inbox file not readable yet", "key", key, "err", err)
-		return
-	}
-	src := pipeline.Source{Bucket: Bucket, Key: key, ETag: strings.Trim(aws.ToString(head.ETag), `"`)}
-	res, err := l.pipe.Submit(ctx, src)
+func (l *Local) scanned() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.scans
+}
+
+// submit is what S3's event would do. Submit reads the ETag and
+// Last-Modified time from the endpoint, as it does on AWS.
+func (l *Local) submit(ctx context.Context, key, stamp string) (pipeline.Submitted, bool) {
+	res, err := l.pipe.Submit(ctx, pipeline.Source{Bucket: Bucket, Key: key})
 	if err != nil {
 		// A transient failure: like a Lambda retry, the next scan tries again.
 		l.cfg.Log.Warn("submit failed, will retry", "key", key, "err", err)
 		l.mu.Lock()
 		delete(l.pending, key)
+		delete(l.seen, key)
 		l.mu.Unlock()
-		return
+		return res, false
 	}
 	l.mu.Lock()
 	l.seen[key] = stamp
 	delete(l.pending, key)
 	l.mu.Unlock()
-	if res.Failure != "" {
+	switch {
+	case res.Failure != "":
 		l.cfg.Log.Warn("not submitted", "key", key, "record", filepath.Join(l.cfg.DataDir, res.Failure))
+	case res.Skipped != "":
+		l.cfg.Log.Info("not submitted", "key", key, "why", res.Skipped)
 	}
+	return res, true
+}
+
+// sweep runs the inbox videos that have no outcome and no running
+// execution, so that every upload ends in a manifest or a failure record
+// even when one was deleted, or a crash or a full disk kept it from being
+// written. Each is submitted again: with its failure record gone it gets
+// its next attempt, and an execution that ended without an outcome runs
+// again.
+func (l *Local) sweep(ctx context.Context) {
+	for key, stamp := range l.orphans() {
+		if ctx.Err() != nil {
+			return
+		}
+		l.cfg.Log.Info("an inbox video has no outcome and nothing running: running it", "key", key)
+		res, ok := l.submit(ctx, key, stamp)
+		if !ok || res.Execution == "" {
+			continue
+		}
+		if err := l.redrive(res.Execution); err != nil {
+			l.cfg.Log.Error("re-run", "name", res.Execution, "err", err)
+		}
+	}
+}
+
+// orphans are the inbox videos submitted as they are now (the watcher
+// handles new and changing files) with no outcome and nothing running.
+func (l *Local) orphans() map[string]string {
+	l.mu.Lock()
+	seen := maps.Clone(l.seen)
+	l.mu.Unlock()
+	out := map[string]string{}
+	for key, stamp := range seen {
+		name, _ := pipeline.VideoName(key)
+		info, err := os.Stat(l.path(key))
+		if err != nil || fileStamp(info) != stamp || l.exists(pipeline.ManifestKey(name)) ||
+			l.exists(pipeline.FailureKey(name)) || l.runningFor(key) {
+			continue
+		}
+		out[key] = stamp
+	}
+	return out
+}
+
+func (l *Local) path(key string) string { return filepath.Join(l.cfg.DataDir, filepath.FromSlash(key)) }
+
+func (l *Local) exists(key string) bool {
+	_, err := os.Stat(l.path(key))
+	return err == nil
+}
+
+// fileStamp tells a file's versions apart: size and modification time.
+func fileStamp(info fs.FileInfo) string {
+	return fmt.Sprintf("%d/%d", info.Size(), info.ModTime().UnixNano())
 }
 
 // Idle waits until no execution runs and every inbox file has been seen,

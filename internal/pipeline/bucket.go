@@ -22,8 +22,11 @@ type Bucket interface {
 	Read(ctx context.Context, key string, limit int64) (data []byte, found bool, err error)
 	// Open streams an object (a source video for an asset upload).
 	Open(ctx context.Context, key, version string) (io.ReadCloser, int64, error)
-	// Exists reports whether a key exists.
-	Exists(ctx context.Context, key string) (bool, error)
+	// Head describes an object (a version, when version is set); found is
+	// false when there is no such key.
+	Head(ctx context.Context, key, version string) (obj Object, found bool, err error)
+	// List returns the keys under a prefix.
+	List(ctx context.Context, prefix string) ([]string, error)
 	// Put writes an object from a stream of any size.
 	Put(ctx context.Context, key string, body io.Reader, contentType string) error
 	// PutIfAbsent writes an object only if the key is free; created is
@@ -33,6 +36,12 @@ type Bucket interface {
 	PresignGet(ctx context.Context, key, version string, ttl time.Duration) (string, error)
 	// Name is the bucket's name.
 	Name() string
+}
+
+// Object is what a HEAD tells of an object.
+type Object struct {
+	ETag         string // without quotes, as S3 events carry it
+	LastModified time.Time
 }
 
 // S3Bucket is Bucket on the AWS SDK: real S3, or the embedded S3 server.
@@ -74,15 +83,34 @@ func (b *S3Bucket) Open(ctx context.Context, key, version string) (io.ReadCloser
 	return out.Body, aws.ToInt64(out.ContentLength), nil
 }
 
-func (b *S3Bucket) Exists(ctx context.Context, key string) (bool, error) {
-	_, err := b.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b.Bucket, Key: &key})
+func (b *S3Bucket) Head(ctx context.Context, key, version string) (Object, bool, error) {
+	in := &s3.HeadObjectInput{Bucket: &b.Bucket, Key: &key}
+	if version != "" {
+		in.VersionId = &version
+	}
+	out, err := b.Client.HeadObject(ctx, in)
 	if err != nil {
 		if isNotFound(err) {
-			return false, nil
+			return Object{}, false, nil
 		}
-		return false, fmt.Errorf("head s3://%s/%s: %w", b.Bucket, key, err)
+		return Object{}, false, fmt.Errorf("head s3://%s/%s: %w", b.Bucket, key, err)
 	}
-	return true, nil
+	return Object{ETag: strings.Trim(aws.ToString(out.ETag), `"`), LastModified: aws.ToTime(out.LastModified)}, true, nil
+}
+
+func (b *S3Bucket) List(ctx context.Context, prefix string) ([]string, error) {
+	var keys []string
+	pages := s3.NewListObjectsV2Paginator(b.Client, &s3.ListObjectsV2Input{Bucket: &b.Bucket, Prefix: &prefix})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list s3://%s/%s: %w", b.Bucket, prefix, err)
+		}
+		for _, o := range page.Contents {
+			keys = append(keys, aws.ToString(o.Key))
+		}
+	}
+	return keys, nil
 }
 
 // Put streams with the SDK's upload manager: multipart above 8 MB, so a

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
@@ -47,6 +50,32 @@ func put(t *testing.T, b *S3Bucket, key, body string) {
 	if err := b.Put(context.Background(), key, strings.NewReader(body), "application/octet-stream"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// versioned turns versioning on, as S3 event records then carry versions.
+func versioned(t *testing.T, b *S3Bucket) {
+	t.Helper()
+	_, err := b.Client.PutBucketVersioning(context.Background(), &s3.PutBucketVersioningInput{Bucket: aws.String(bucket),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// putVersion uploads to a versioned bucket and returns the version id.
+func putVersion(t *testing.T, b *S3Bucket, key, body string) string {
+	t.Helper()
+	out, err := b.Client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)})
+	if err != nil || aws.ToString(out.VersionId) == "" {
+		t.Fatalf("put %s: %v, version %q", key, err, aws.ToString(out.VersionId))
+	}
+	return aws.ToString(out.VersionId)
+}
+
+// etag is S3's ETag of a small object: its MD5.
+func etag(body string) string {
+	sum := md5.Sum([]byte(body))
+	return hex.EncodeToString(sum[:])
 }
 
 func read(t *testing.T, b *S3Bucket, key string) string {
@@ -210,7 +239,7 @@ func TestSubmitSendsTheExactRequest(t *testing.T) {
 	p, s3b, be, st := newPipeline(t)
 	put(t, s3b, "inbox/talk.mp4", "the video bytes")
 	put(t, s3b, "inbox/talk.json", `{"title":"My talk","output_settings":{"duration_types":["30","60"],"caption_style":"bold"},"callback_id":"cb1"}`)
-	res, err := p.Submit(context.Background(), Source{Bucket: bucket, Key: "inbox/talk.mp4", ETag: "e1"})
+	res, err := p.Submit(context.Background(), Source{Bucket: bucket, Key: "inbox/talk.mp4", ETag: etag("the video bytes")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +271,8 @@ func TestSubmitSendsTheExactRequest(t *testing.T) {
 	if !ok || len(res.Execution) > 80 || !strings.HasPrefix(res.Execution, "talk-") || strings.Trim(res.Execution, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "" {
 		t.Fatalf("execution %q", res.Execution)
 	}
-	if ex.JobID != "job1" || ex.Name != "talk" || ex.Poll.Wait != 10 || ex.Limits.MaxAttempts != 50 || ex.Limits.JobTimeout != 3600 || ex.Source.ETag != "e1" {
+	if ex.JobID != "job1" || ex.Name != "talk" || ex.Poll.Wait != 10 || ex.Limits.MaxAttempts != 50 || ex.Limits.JobTimeout != 3600 || ex.Source.ETag != etag("the video bytes") ||
+		ex.Attempt != 1 || ex.Source.LastModified.IsZero() {
 		t.Errorf("execution input %+v", ex)
 	}
 	b, _ := json.Marshal(ex)
@@ -259,7 +289,7 @@ func TestSettingsPrecedence(t *testing.T) {
 	put(t, s3b, "inbox/team/a.json", `{"output_settings":{"duration_types":["180"]}}`)
 	put(t, s3b, "inbox/team/clipmill.json", `{"output_settings":{"duration_types":["long"],"aspect_ratio":"square"}}`)
 	for _, k := range []string{"inbox/team/a.mov", "inbox/team/b.MKV", "inbox/c.webm"} {
-		if _, err := p.Submit(context.Background(), Source{Bucket: bucket, Key: k, ETag: "e"}); err != nil {
+		if _, err := p.Submit(context.Background(), Source{Bucket: bucket, Key: k}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -291,7 +321,7 @@ func TestInvalidSettingsWriteAFailureRecord(t *testing.T) {
 	p, s3b, be, st := newPipeline(t)
 	put(t, s3b, "inbox/talk.mp4", "v")
 	put(t, s3b, "inbox/talk.json", `{"output_settings":{"duration_types":["45"]}}`)
-	res, err := p.Submit(context.Background(), Source{Bucket: bucket, Key: "inbox/talk.mp4", ETag: "e"})
+	res, err := p.Submit(context.Background(), Source{Bucket: bucket, Key: "inbox/talk.mp4", ETag: etag("v")})
 	if err != nil || res.Failure != "failed/talk.json" {
 		t.Fatalf("%+v %v", res, err)
 	}
@@ -313,8 +343,8 @@ func TestInvalidSettingsWriteAFailureRecord(t *testing.T) {
 // one job, one execution name and one manifest.
 func TestConcurrentDeliveries(t *testing.T) {
 	p, s3b, be, st := newPipeline(t)
-	put(t, s3b, "inbox/my talk.mp4", "v")
-	rec := []S3Record{{Bucket: bucket, Key: "inbox/my+talk.mp4", Version: "v9", ETag: "e9"}}
+	versioned(t, s3b)
+	rec := []S3Record{{Bucket: bucket, Key: "inbox/my+talk.mp4", Version: putVersion(t, s3b, "inbox/my talk.mp4", "v"), ETag: etag("v")}}
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
 		wg.Go(func() {
@@ -364,7 +394,8 @@ func TestConcurrentDeliveries(t *testing.T) {
 		t.Fatalf("%d manifests", manifests)
 	}
 	// A different upload of the same key (new bytes) is a new job.
-	if _, err := p.SubmitRecords(context.Background(), []S3Record{{Bucket: bucket, Key: "inbox/my+talk.mp4", Version: "v10"}}); err != nil {
+	v2 := putVersion(t, s3b, "inbox/my talk.mp4", "w")
+	if _, err := p.SubmitRecords(context.Background(), []S3Record{{Bucket: bucket, Key: "inbox/my+talk.mp4", Version: v2}}); err != nil {
 		t.Fatal(err)
 	}
 	if len(be.jobs) != 2 || len(st.names) != 2 {
@@ -536,9 +567,188 @@ func withError(ex Execution, e TaskError) Execution { ex.Error = &e; return ex }
 func TestExecutionNames(t *testing.T) {
 	long := strings.Repeat("very long name ", 10)
 	for _, name := range []string{"talk", "team/q3 review", long, "日本語", "---"} {
-		n := executionName(name, strings.Repeat("a", 48))
-		if len(n) > 80 || strings.Trim(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "" {
-			t.Errorf("%q -> %q", name, n)
+		for _, attempt := range []int{1, 2, 1000} {
+			n := executionName(name, attempt, strings.Repeat("a", 48))
+			if len(n) > 80 || strings.Trim(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "" ||
+				(attempt > 1) != strings.Contains(n, fmt.Sprintf("attempt%d-", attempt)) {
+				t.Errorf("%q, attempt %d -> %q", name, attempt, n)
+			}
 		}
+	}
+}
+
+// clockedS3 is fakeS3 whose clock the test moves: S3 keeps Last-Modified
+// to the second, and it tells one upload of the same bytes from the next.
+func clockedS3(t *testing.T) (*S3Bucket, gofakes3.TimeSourceAdvancer) {
+	t.Helper()
+	clock := gofakes3.FixedTimeSource(time.Now())
+	srv := httptest.NewServer(gofakes3.New(s3mem.New(s3mem.WithTimeSource(clock)),
+		gofakes3.WithTimeSource(clock), gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
+	t.Cleanup(srv.Close)
+	c := s3.New(s3.Options{BaseEndpoint: aws.String(srv.URL), UsePathStyle: true, Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("k", "s", "")})
+	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	return &S3Bucket{Client: c, Bucket: bucket}, clock
+}
+
+func del(t *testing.T, b *S3Bucket, key string) {
+	t.Helper()
+	if _, err := b.Client.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A failed upload is retried by uploading the same bytes again, while S3
+// repeating an event changes nothing, before or after the failure.
+func TestRetryAFailedUpload(t *testing.T) {
+	p, _, be, st := newPipeline(t)
+	s3b, clock := clockedS3(t)
+	p.Bucket = s3b
+	ctx := context.Background()
+	event := Source{Bucket: bucket, Key: "inbox/talk.mp4", ETag: etag("v")}
+	upload := func() {
+		clock.Advance(2 * time.Second)
+		put(t, s3b, "inbox/talk.mp4", "v")
+	}
+	submit := func() Submitted {
+		t.Helper()
+		res, err := p.Submit(ctx, event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	fail := func(res Submitted) Failure {
+		t.Helper()
+		ex := st.names[res.Execution]
+		be.jobs[ex.JobID].Status = clipping.JobFailed
+		if _, err := p.Store(ctx, StoreInput{Execution: ex, Failure: true}); err != nil {
+			t.Fatal(err)
+		}
+		var f Failure
+		if err := json.Unmarshal([]byte(read(t, s3b, FailureKey("talk"))), &f); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	keys := func() (n int) {
+		seen := map[string]bool{}
+		for _, c := range be.creates {
+			seen[c.header.Get("Idempotency-Key")] = true
+		}
+		return len(seen)
+	}
+
+	upload()
+	first := submit()
+	if first.Attempt != 1 || strings.Contains(first.Execution, "attempt") {
+		t.Fatalf("first: %+v", first)
+	}
+	if again := submit(); again.Execution != first.Execution || len(be.jobs) != 1 {
+		t.Fatalf("a repeated event while the job runs: %+v, %d jobs", again, len(be.jobs))
+	}
+	f := fail(first)
+	if f.Attempt != 1 || !strings.Contains(f.Retry, "upload inbox/talk.mp4 again") {
+		t.Fatalf("record %+v", f)
+	}
+	markers, _ := s3b.List(ctx, AttemptsDir+"talk/")
+	if len(markers) != 1 {
+		t.Fatalf("markers %v", markers)
+	}
+
+	// S3 repeats the event after the failure: nothing happens.
+	if res := submit(); !strings.Contains(res.Skipped, "already failed") || len(be.creates) != 2 || len(st.names) != 1 {
+		t.Fatalf("a repeated event after the failure: %+v, %d creates, %d executions", res, len(be.creates), len(st.names))
+	}
+
+	// The same bytes uploaded again: attempt 2, a new key and execution.
+	upload()
+	second := submit()
+	if second.Attempt != 2 || !strings.Contains(second.Execution, "talk-attempt2-") || keys() != 2 || len(be.jobs) != 2 {
+		t.Fatalf("re-upload: %+v, %d keys, %d jobs", second, keys(), len(be.jobs))
+	}
+	if res := submit(); res.Execution != second.Execution || len(be.jobs) != 2 {
+		t.Fatalf("a repeated event of the re-upload: %+v", res)
+	}
+	if f := fail(second); f.Attempt != 2 {
+		t.Fatalf("record %+v", f)
+	}
+
+	// The record and the video deleted, the video uploaded again: attempt 3.
+	del(t, s3b, FailureKey("talk"))
+	del(t, s3b, "inbox/talk.mp4")
+	upload()
+	third := submit()
+	if third.Attempt != 3 || len(be.jobs) != 3 {
+		t.Fatalf("after deleting the record and the video: %+v", third)
+	}
+	fail(third)
+
+	// Only the record deleted: the upload has no outcome, so even a
+	// repeated event of it runs the next attempt.
+	del(t, s3b, FailureKey("talk"))
+	if res := submit(); res.Attempt != 4 || len(be.jobs) != 4 {
+		t.Fatalf("after deleting the record: %+v", res)
+	}
+	if keys() != 4 || len(st.names) != 4 {
+		t.Fatalf("%d keys, %d executions for 4 attempts", keys(), len(st.names))
+	}
+}
+
+// A refusal by the backend counts as a failed attempt too, while invalid
+// settings (no job) are retried by correcting them.
+func TestRetryAfterARefusalOrBadSettings(t *testing.T) {
+	p, _, be, st := newPipeline(t)
+	s3b, clock := clockedS3(t)
+	p.Bucket = s3b
+	ctx := context.Background()
+	put(t, s3b, "inbox/talk.mp4", "v")
+	be.script = []int{404}
+	res, err := p.Submit(ctx, Source{Bucket: bucket, Key: "inbox/talk.mp4"})
+	if err != nil || res.Failure == "" || res.Attempt != 1 {
+		t.Fatalf("refused: %+v %v", res, err)
+	}
+	clock.Advance(time.Second)
+	put(t, s3b, "inbox/talk.mp4", "v")
+	if res, err := p.Submit(ctx, Source{Bucket: bucket, Key: "inbox/talk.mp4"}); err != nil || res.Attempt != 2 || len(st.names) != 1 {
+		t.Fatalf("after a refusal: %+v %v", res, err)
+	}
+
+	put(t, s3b, "inbox/other.json", `{"output_settings":{"duration_types":["45"]}}`)
+	put(t, s3b, "inbox/other.mp4", "w")
+	if res, err := p.Submit(ctx, Source{Bucket: bucket, Key: "inbox/other.mp4"}); err != nil || res.Failure == "" {
+		t.Fatalf("bad settings: %+v %v", res, err)
+	}
+	if !strings.Contains(read(t, s3b, "failed/other.json"), `"retry": "correct inbox/other.json, then upload inbox/other.mp4 again"`) {
+		t.Error("the record does not say how to retry")
+	}
+	put(t, s3b, "inbox/other.json", `{"output_settings":{"duration_types":["60"]}}`)
+	clock.Advance(time.Second)
+	put(t, s3b, "inbox/other.mp4", "w")
+	if res, err := p.Submit(ctx, Source{Bucket: bucket, Key: "inbox/other.mp4"}); err != nil || res.Attempt != 1 || res.JobID == "" {
+		t.Fatalf("corrected settings: %+v %v", res, err)
+	}
+	if len(be.jobs) != 2 {
+		t.Fatalf("%d jobs", len(be.jobs))
+	}
+}
+
+// S3 may deliver an event late: after its key was deleted or replaced.
+func TestLateEvents(t *testing.T) {
+	p, s3b, be, _ := newPipeline(t)
+	ctx := context.Background()
+	put(t, s3b, "inbox/talk.mp4", "new bytes")
+	res, err := p.Submit(ctx, Source{Bucket: bucket, Key: "inbox/talk.mp4", ETag: etag("old bytes")})
+	if err != nil || !strings.Contains(res.Skipped, "replaced") {
+		t.Fatalf("replaced: %+v %v", res, err)
+	}
+	res, err = p.Submit(ctx, Source{Bucket: bucket, Key: "inbox/gone.mp4", ETag: etag("x")})
+	if err != nil || !strings.Contains(res.Skipped, "no longer") {
+		t.Fatalf("deleted: %+v %v", res, err)
+	}
+	if len(be.creates) != 0 {
+		t.Fatal("a late event was submitted")
 	}
 }

@@ -87,7 +87,7 @@ func runStepFunctions(t *testing.T, p *Pipeline, input Execution) sfnResult {
 func execution(p *Pipeline, jobID string) Execution {
 	return Execution{
 		Source: Source{Bucket: bucket, Key: "inbox/talk.mp4", ETag: "e"}, Name: "talk", JobID: jobID,
-		Backend: "backend", SubmittedAt: p.now().Unix(),
+		Backend: "backend", SubmittedAt: p.now().Unix(), Upload: strings.Repeat("ab", 24), Attempt: 2,
 		Limits: Limits{MaxAttempts: 20, JobTimeout: 3600}, Poll: Poll{Status: "pending", Wait: 10},
 	}
 }
@@ -128,6 +128,10 @@ func TestStepFunctionsFailed(t *testing.T) {
 	}
 	if !strings.Contains(read(t, s3b, "failed/talk.json"), "truncated") {
 		t.Error("no failure record")
+	}
+	// The state carries the attempt to StoreFailure, which marks it failed.
+	if rec := read(t, s3b, "failed/.attempts/talk/abababababababab/2-0.json"); !strings.Contains(rec, `"attempt": 2`) {
+		t.Errorf("marker %s", rec)
 	}
 }
 

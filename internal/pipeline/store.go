@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"path"
-	"strings"
 	"time"
 
 	"github.com/clipmill/clipmill/internal/clipping"
@@ -43,12 +43,14 @@ type ManifestClip struct {
 type Failure struct {
 	Source   Source `json:"source"`
 	Name     string `json:"name"`
+	Attempt  int    `json:"attempt,omitempty"`
 	JobID    string `json:"job_id,omitempty"`
 	Backend  string `json:"backend,omitempty"`
 	Status   string `json:"status"`
 	Reason   string `json:"reason"`
 	Param    string `json:"param,omitempty"`
 	FailedAt int64  `json:"failed_at"`
+	Retry    string `json:"retry"` // how to try again
 }
 
 // ManifestKey and FailureKey are where a video's outcome is written.
@@ -62,7 +64,7 @@ func (p *Pipeline) Store(ctx context.Context, in StoreInput) (Stored, error) {
 	ex := in.Execution
 	if !in.Failure && ex.Error == nil {
 		key := ManifestKey(ex.Name)
-		if done, err := p.Bucket.Exists(ctx, key); err != nil {
+		if _, done, err := p.Bucket.Head(ctx, key, ""); err != nil {
 			return Stored{}, &RetryableError{Msg: err.Error()}
 		} else if done {
 			return Stored{Manifest: key}, nil
@@ -75,7 +77,8 @@ func (p *Pipeline) Store(ctx context.Context, in StoreInput) (Stored, error) {
 			return p.storeClips(ctx, ex, job)
 		}
 	}
-	key, err := p.recordFailure(ctx, ex.Source, ex.Name, ex.JobID, p.reason(ctx, in), "")
+	f := Failure{Source: ex.Source, Name: ex.Name, Attempt: ex.Attempt, JobID: ex.JobID, Reason: p.reason(ctx, in)}
+	key, err := p.recordFailure(ctx, f, ex.Upload)
 	return Stored{Manifest: key}, err
 }
 
@@ -127,15 +130,27 @@ func taskCause(e TaskError) string {
 	return e.Error
 }
 
-func (p *Pipeline) recordFailure(ctx context.Context, src Source, name, jobID, reason, param string) (string, error) {
-	f := Failure{Source: src, Name: name, JobID: jobID, Backend: p.BackendURL, Status: "failed",
-		Reason: reason, Param: param, FailedAt: p.now().Unix()}
+// recordFailure writes failed/<name>.json and then, for an attempt at an
+// upload, its marker: in that order, so that while the marker is missing
+// a repeated event still finds the attempt that is failing (attempts.go).
+func (p *Pipeline) recordFailure(ctx context.Context, f Failure, upload string) (string, error) {
+	f.Backend, f.Status, f.FailedAt = p.BackendURL, "failed", p.now().Unix()
+	if f.Retry == "" {
+		f.Retry = "upload " + f.Source.Key + " again"
+	}
 	b, _ := json.MarshalIndent(f, "", "  ")
-	key := FailureKey(name)
-	if err := p.Bucket.Put(ctx, key, strings.NewReader(string(b)+"\n"), "application/json"); err != nil {
+	b = append(b, '\n')
+	key := FailureKey(f.Name)
+	if err := p.Bucket.Put(ctx, key, bytes.NewReader(b), "application/json"); err != nil {
 		return "", &RetryableError{Msg: err.Error()}
 	}
-	p.log().Warn("job failed", "key", src.Key, "job", jobID, "reason", reason)
+	if upload != "" && f.Attempt > 0 {
+		marker := markerKey(f.Name, upload, f.Attempt, f.Source.LastModified)
+		if err := p.Bucket.Put(ctx, marker, bytes.NewReader(b), "application/json"); err != nil {
+			return "", &RetryableError{Msg: err.Error()}
+		}
+	}
+	p.log().Warn("job failed", "key", f.Source.Key, "attempt", f.Attempt, "job", f.JobID, "reason", f.Reason)
 	return key, nil
 }
 

@@ -109,6 +109,7 @@ func VideoName(key string) (string, bool) {
 type Submitted struct {
 	Key       string `json:"key"`
 	Skipped   string `json:"skipped,omitempty"` // why nothing was done
+	Attempt   int    `json:"attempt,omitempty"`
 	Execution string `json:"execution,omitempty"`
 	JobID     string `json:"job_id,omitempty"`
 	Failure   string `json:"failure,omitempty"` // the failure record written
@@ -125,17 +126,32 @@ func (p *Pipeline) Submit(ctx context.Context, src Source) (Submitted, error) {
 		out.Skipped = "not a video under " + Inbox
 		return out, nil
 	}
+	src, skip, err := p.current(ctx, src)
+	if err != nil || skip != "" {
+		out.Skipped = skip
+		return out, err
+	}
 	settings, from, err := p.settings(ctx, src.Key)
 	if err != nil {
 		if ce, ok := clipping.AsError(err); ok {
-			reason := fmt.Sprintf("%s: %s", from, ce.Message)
-			out.Failure, err = p.recordFailure(ctx, src, name, "", reason, paramOf(ce))
+			f := Failure{Source: src, Name: name, Reason: fmt.Sprintf("%s: %s", from, ce.Message), Param: paramOf(ce),
+				Retry: fmt.Sprintf("correct %s, then upload %s again", from, src.Key)}
+			out.Failure, err = p.recordFailure(ctx, f, "")
 			return out, err
 		}
 		return out, &RetryableError{Msg: err.Error()}
 	}
-	id := deriveID(src, settings)
-	out.Execution = executionName(name, id)
+	upload := deriveID(src, settings)
+	attempt, failed, err := p.attempt(ctx, name, upload, src.LastModified)
+	if err != nil {
+		return out, &RetryableError{Msg: "count attempts: " + err.Error()}
+	}
+	if failed {
+		out.Skipped = fmt.Sprintf("this upload already failed (see %s): upload it again to retry", FailureKey(name))
+		return out, nil
+	}
+	id := attemptID(upload, attempt)
+	out.Attempt, out.Execution = attempt, executionName(name, attempt, id)
 
 	req := settings
 	req.Video, err = p.video(ctx, src, id)
@@ -146,8 +162,8 @@ func (p *Pipeline) Submit(ctx context.Context, src Source) (Submitted, error) {
 	if err != nil {
 		var he *heygen.Error
 		if errors.As(err, &he) && !he.Transient() {
-			reason := "the backend refused the job: " + he.Error()
-			out.Failure, err = p.recordFailure(ctx, src, name, "", reason, he.Param)
+			f := Failure{Source: src, Name: name, Attempt: attempt, Reason: "the backend refused the job: " + he.Error(), Param: he.Param}
+			out.Failure, err = p.recordFailure(ctx, f, upload)
 			return out, err
 		}
 		return out, &RetryableError{Msg: "submit: " + err.Error()}
@@ -155,14 +171,34 @@ func (p *Pipeline) Submit(ctx context.Context, src Source) (Submitted, error) {
 	out.JobID = jobID
 	ex := Execution{
 		Source: src, Name: name, JobID: jobID, Backend: p.BackendURL, SubmittedAt: p.now().Unix(),
+		Upload: upload, Attempt: attempt,
 		Limits: Limits{MaxAttempts: p.MaxAttempts, JobTimeout: int(p.JobTimeout.Seconds())},
 		Poll:   Poll{Status: string(clipping.JobPending), Wait: int(p.PollMin.Seconds())},
 	}
 	if err := p.Starter.Start(ctx, out.Execution, ex); err != nil {
 		return out, &RetryableError{Msg: "start execution: " + err.Error()}
 	}
-	p.log().Info("submitted", "key", src.Key, "job", jobID, "execution", out.Execution)
+	p.log().Info("submitted", "key", src.Key, "attempt", attempt, "job", jobID, "execution", out.Execution)
 	return out, nil
+}
+
+// current checks an event against the object as it is now, and adds its
+// ETag and Last-Modified time. S3 may deliver an event late: after the key
+// was deleted, or replaced by other bytes (whose upload has its own event).
+func (p *Pipeline) current(ctx context.Context, src Source) (Source, string, error) {
+	obj, found, err := p.Bucket.Head(ctx, src.Key, src.Version)
+	if err != nil {
+		return src, "", &RetryableError{Msg: err.Error()}
+	}
+	switch {
+	case !found:
+		return src, "no longer in the bucket", nil
+	case src.Version == "" && src.ETag != "" && strings.Trim(src.ETag, `"`) != obj.ETag:
+		return src, "replaced by a newer upload, which has its own event", nil
+	}
+	src.ETag = obj.ETag
+	src.LastModified = obj.LastModified.UTC()
+	return src, "", nil
 }
 
 func paramOf(e *clipping.Error) string {
@@ -192,8 +228,9 @@ func (p *Pipeline) settings(ctx context.Context, key string) (clipping.CreateReq
 
 // deriveID names one upload with one set of settings: the same bytes and
 // settings always get the same name, so a repeated event is a no-op and
-// new settings make a new job. 64 hex characters fit both the
-// Idempotency-Key and an execution name.
+// new settings make a new job (attempts.go numbers the tries at one
+// upload). 48 hex characters fit both the Idempotency-Key and an
+// execution name.
 func deriveID(src Source, settings clipping.CreateRequest) string {
 	s, _ := json.Marshal(settings)
 	version := src.Version
@@ -206,9 +243,13 @@ func deriveID(src Source, settings clipping.CreateRequest) string {
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 
-// executionName is readable (the video's name) and unique (the id), within
-// Step Functions' 80 characters of [A-Za-z0-9_-].
-func executionName(name, id string) string {
+// executionName is readable (the video's name and, after the first, the
+// attempt) and unique (the id), within Step Functions' 80 characters of
+// [A-Za-z0-9_-].
+func executionName(name string, attempt int, id string) string {
+	if attempt > 1 {
+		id = fmt.Sprintf("attempt%d-%s", attempt, id)
+	}
 	n := strings.Trim(unsafeName.ReplaceAllString(name, "-"), "-")
 	if len(n) > 80-len(id)-1 {
 		n = n[:80-len(id)-1]

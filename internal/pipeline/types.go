@@ -5,12 +5,17 @@
 // through the same state machine definition on one machine.
 package pipeline
 
+import "time"
+
 // Source identifies one uploaded version of a video.
 type Source struct {
 	Bucket  string `json:"bucket"`
 	Key     string `json:"key"`
 	Version string `json:"version,omitempty"` // S3 version id, when the bucket is versioned
 	ETag    string `json:"etag,omitempty"`
+	// LastModified tells one upload of the same bytes from the next (to
+	// the second, as S3 keeps it).
+	LastModified time.Time `json:"last_modified,omitzero"`
 }
 
 // Execution is the state machine's state: S3 keys and ids, never clip
@@ -21,8 +26,13 @@ type Execution struct {
 	JobID       string `json:"job_id"`  // the backend's ai_clipping_id
 	Backend     string `json:"backend"` // the backend's base URL
 	SubmittedAt int64  `json:"submitted_at"`
-	Limits      Limits `json:"limits"`
-	Poll        Poll   `json:"poll"`
+	// Upload names the bytes and settings (see deriveID); Attempt counts
+	// the attempts at them, 1 + the failed ones. Store needs both to mark
+	// a failed attempt.
+	Upload  string `json:"upload,omitempty"`
+	Attempt int    `json:"attempt,omitempty"`
+	Limits  Limits `json:"limits"`
+	Poll    Poll   `json:"poll"`
 	// Error is where a Catch puts the error it caught.
 	Error *TaskError `json:"error,omitempty"`
 	// Stored is where the store step puts what it wrote.

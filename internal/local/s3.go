@@ -1,0 +1,90 @@
+package local
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3afero"
+	"github.com/spf13/afero"
+)
+
+// The S3 endpoint's credentials. Requests signed in their headers pass
+// with any key, as before; a presigned URL is checked, so it must be
+// signed with these (the pipeline's own URLs are).
+const (
+	AccessKeyID     = "local"
+	SecretAccessKey = "local"
+)
+
+// s3Handler serves the data folder as the bucket, through gofakes3, with
+// what it lacks added around it: presigned URLs checked, listings paged.
+func s3Handler(dataDir string, now func() time.Time) (http.Handler, error) {
+	fs := hiddenFs{afero.NewBasePathFs(afero.NewOsFs(), dataDir)}
+	backend, err := s3afero.SingleBucket(Bucket, fs, afero.NewMemMapFs())
+	if err != nil {
+		return nil, fmt.Errorf("s3: %w", err)
+	}
+	s3 := gofakes3.New(pagedBackend{backend}, gofakes3.WithLogger(gofakes3.DiscardLog()))
+	return checkPresigned(s3.Server(), now), nil
+}
+
+// pagedBackend pages listings: s3afero's single bucket cannot, and
+// gofakes3 then returns every key, whatever max-keys says. gofakes3 turns
+// the marker into continuation tokens and back.
+type pagedBackend struct {
+	*s3afero.SingleBucketBackend
+}
+
+func (b pagedBackend) ListBucket(bucket string, prefix *gofakes3.Prefix, page gofakes3.ListBucketPage) (*gofakes3.ObjectList, error) {
+	all, err := b.SingleBucketBackend.ListBucket(bucket, prefix, gofakes3.ListBucketPage{})
+	if err != nil || page.IsEmpty() {
+		return all, err
+	}
+	return pageOf(all, page), nil
+}
+
+// pageOf cuts one page out of a full listing. Keys and common prefixes
+// count alike and come in one order, as S3 pages them; a marker that is a
+// common prefix skips the keys it rolled up, which the full listing has
+// already folded into it.
+func pageOf(all *gofakes3.ObjectList, page gofakes3.ListBucketPage) *gofakes3.ObjectList {
+	type entry struct {
+		name    string
+		content *gofakes3.Content // nil for a common prefix
+	}
+	entries := make([]entry, 0, len(all.Contents)+len(all.CommonPrefixes))
+	for _, c := range all.Contents {
+		entries = append(entries, entry{c.Key, c})
+	}
+	for _, p := range all.CommonPrefixes {
+		entries = append(entries, entry{p.Prefix, nil})
+	}
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
+
+	out := gofakes3.NewObjectList()
+	n := int64(0)
+	for _, e := range entries {
+		if page.HasMarker && e.name <= page.Marker {
+			continue
+		}
+		if page.MaxKeys > 0 && n == page.MaxKeys {
+			out.IsTruncated = true
+			break
+		}
+		if e.content != nil {
+			out.Add(e.content)
+		} else {
+			out.AddPrefix(e.name)
+		}
+		out.NextMarker = e.name
+		n++
+	}
+	if !out.IsTruncated {
+		out.NextMarker = "" // no continuation token on the last page
+	}
+	return out
+}
