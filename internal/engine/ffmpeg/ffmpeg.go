@@ -142,7 +142,7 @@ func run(ctx context.Context, o Opts, prog string, args []string) (string, error
 		cmd.Stderr = watch.wrap(tail)
 	}
 	// Kill the whole process group so that nothing outlives a timeout.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = procAttr()
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
