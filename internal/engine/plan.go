@@ -14,7 +14,6 @@ import (
 	"github.com/clipmill/clipmill/internal/engine/audio"
 	"github.com/clipmill/clipmill/internal/engine/reframe"
 	"github.com/clipmill/clipmill/internal/engine/render"
-	"github.com/clipmill/clipmill/internal/engine/selection"
 	"github.com/clipmill/clipmill/internal/engine/source"
 	"github.com/clipmill/clipmill/internal/engine/transcript"
 )
@@ -74,32 +73,21 @@ type PlannedClip struct {
 // plan runs the first half of a job: source, audio, transcript and
 // selection. A source fetched from a URL is kept in keep.
 func (e *Engine) plan(ctx context.Context, job Job, keep, work string, p *progress, st *Stats) (*Plan, error) {
-	pl := &Plan{Version: PlanVersion, Input: job.Input, Settings: job.Settings}
-
 	// 1. Source.
 	p.stage(StageSource, 0)
 	var info source.Info
 	err := st.time(StageSource, func() error {
-		path, err := source.Fetch(ctx, job.Input, keep, e.Download, e.HTTPClient)
-		if err != nil {
-			return err
-		}
-		if path, err = filepath.Abs(path); err != nil {
-			return err
-		}
-		info, err = source.Probe(ctx, e.FFmpeg, source.DisplayName(job.Input), path)
+		var err error
+		info, err = e.Source(ctx, job.Input, keep)
 		return err
 	})
 	if err != nil {
 		return nil, &StageError{StageSource, err}
 	}
-	pl.Source = info.Path
-	pl.Info = SourceInfo{Duration: info.Duration, Width: info.Width, Height: info.Height, FPS: info.FPS, SAR: info.SAR, HasAudio: info.HasAudio}
-	pl.Title = job.titleOr(info.Title)
 
 	// 2. Audio and transcript.
 	var track *audio.Track
-	noSpeech := ""
+	var tr *transcript.Transcript
 	if info.HasAudio {
 		p.stage(StageAudio, 0)
 		err = st.time(StageAudio, func() error {
@@ -110,39 +98,69 @@ func (e *Engine) plan(ctx context.Context, job Job, keep, work string, p *progre
 			return nil, &StageError{StageAudio, err}
 		}
 		p.stage(StageTranscript, 0)
-		var tr transcript.Transcript
 		err = st.time(StageTranscript, func() error {
-			tr, err = e.transcript(ctx, job, track, work, func(f float64) { p.stage(StageTranscript, f) })
+			t, err := e.transcript(ctx, job, track, work, func(f float64) { p.stage(StageTranscript, f) })
+			tr = &t
 			return err
 		})
 		if err != nil {
 			return nil, &StageError{StageTranscript, err}
 		}
+	} else if job.Transcript != nil {
+		// Captions from a file still make sense on a silent video.
+		tr = job.Transcript
+	}
+
+	// 3. Selection.
+	p.stage(StageSelect, 0)
+	var pl *Plan
+	err = st.time(StageSelect, func() error {
+		pl, err = e.PlanFrom(ctx, job, info, track, tr)
+		return err
+	})
+	if err != nil {
+		return nil, &StageError{StageSelect, err}
+	}
+	return pl, nil
+}
+
+// Source fetches the job's input (a local file, or an https URL kept in
+// dir) and probes it.
+func (e *Engine) Source(ctx context.Context, input, dir string) (source.Info, error) {
+	path, err := source.Fetch(ctx, input, dir, e.Download, e.HTTPClient)
+	if err != nil {
+		return source.Info{}, err
+	}
+	if !strings.Contains(path, "://") {
+		if path, err = filepath.Abs(path); err != nil {
+			return source.Info{}, err
+		}
+	}
+	return source.Probe(ctx, e.FFmpeg, source.DisplayName(input), path)
+}
+
+// PlanFrom selects the clips of a source whose audio and words are known:
+// the last stage of Plan, on its own, for a pipeline that runs the stages
+// in steps. track is nil for a source without sound, tr for one without
+// words; without words, the clips are cut from the pictures.
+func (e *Engine) PlanFrom(ctx context.Context, job Job, info source.Info, track *audio.Track, tr *transcript.Transcript) (*Plan, error) {
+	pl := &Plan{Version: PlanVersion, Input: job.Input, Settings: job.Settings, Source: info.Path, Title: job.titleOr(info.Title),
+		Info: SourceInfo{Duration: info.Duration, Width: info.Width, Height: info.Height, FPS: info.FPS, SAR: info.SAR, HasAudio: info.HasAudio}}
+	noSpeech := "The source has no audio track"
+	if tr != nil {
 		pl.Words, pl.Language = tr.Words, tr.Language
+		noSpeech = ""
 		if len(pl.Words) == 0 {
 			noSpeech = "No speech was found in the audio"
-		}
-	} else {
-		noSpeech = "The source has no audio track"
-		if job.Transcript != nil {
-			// Captions from a file still make sense on a silent video.
-			pl.Words, pl.Language, noSpeech = job.Transcript.Words, job.Transcript.Language, ""
 		}
 	}
 	if pl.Language == "" {
 		pl.Language = job.Language
 	}
 	pl.Speech = speechOf(pl.Words, track)
-
-	// 3. Selection.
-	p.stage(StageSelect, 0)
-	var picks []selection.Clip
-	err = st.time(StageSelect, func() error {
-		picks, err = e.selectClips(ctx, job, info, track, pl.Words, noSpeech)
-		return err
-	})
+	picks, err := e.selectClips(ctx, job, info, track, pl.Words, noSpeech)
 	if err != nil {
-		return nil, &StageError{StageSelect, err}
+		return nil, err
 	}
 	for _, pick := range picks {
 		pc := PlannedClip{ID: NewID(), DurationType: pick.DurationType, Start: pick.Start, End: pick.End,

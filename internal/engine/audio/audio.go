@@ -50,17 +50,29 @@ func Extract(ctx context.Context, bin ffmpeg.Binaries, src, dir string, duration
 	timeout := time.Minute + time.Duration(duration*0.5*float64(time.Second))
 	// ffmpeg runs in dir so that the filter's file option needs no escaping.
 	_, err = bin.Exec(ctx, ffmpeg.Opts{Timeout: timeout, Dir: dir}, "-nostdin", "-v", "error", "-y", "-i", src,
-		"-map", "0:a:0", "-vn", "-ac", "1", "-ar", fmt.Sprint(Rate), "-c:a", "pcm_s16le", "-f", "s16le", "audio.pcm",
-		"-map", "0:a:0", "-vn", "-af", "ebur128=metadata=1,ametadata=mode=print:key=lavfi.r128.M:file=loudness.txt",
+		"-map", "0:a:0", "-vn", "-ac", "1", "-ar", fmt.Sprint(Rate), "-c:a", "pcm_s16le", "-f", "s16le", PCMFile,
+		"-map", "0:a:0", "-vn", "-af", "ebur128=metadata=1,ametadata=mode=print:key=lavfi.r128.M:file="+LoudnessFile,
 		"-f", "null", "-")
 	if err != nil {
 		return nil, fmt.Errorf("extract audio: %w", err)
 	}
-	t, err := Open(filepath.Join(dir, "audio.pcm"))
+	return Load(dir)
+}
+
+// The files Extract writes in its folder.
+const (
+	PCMFile      = "audio.pcm"
+	LoudnessFile = "loudness.txt"
+)
+
+// Load reads a track that Extract wrote to dir (or that was copied from
+// there): its samples and its loudness.
+func Load(dir string) (*Track, error) {
+	t, err := Open(filepath.Join(dir, PCMFile))
 	if err != nil {
 		return nil, err
 	}
-	if t.Momentary, err = readMomentary(filepath.Join(dir, "loudness.txt")); err != nil {
+	if t.Momentary, err = readMomentary(filepath.Join(dir, LoudnessFile)); err != nil {
 		return nil, err
 	}
 	return t, nil
