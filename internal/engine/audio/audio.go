@@ -41,11 +41,13 @@ type Track struct {
 // Extract writes the first audio stream of src to dir as raw PCM and, in
 // the same decoding pass, measures its loudness over time, so that each
 // clip's loudness is known without decoding its audio again. The timeout
-// scales with the source's length.
+// scales with the source's length. src is a file or a URL.
 func Extract(ctx context.Context, bin ffmpeg.Binaries, src, dir string, duration float64) (*Track, error) {
-	src, err := filepath.Abs(src)
-	if err != nil {
-		return nil, fmt.Errorf("extract audio: %w", err)
+	var err error
+	if !strings.Contains(src, "://") { // a URL (presigned, on AWS) is read as it is
+		if src, err = filepath.Abs(src); err != nil {
+			return nil, fmt.Errorf("extract audio: %w", err)
+		}
 	}
 	timeout := time.Minute + time.Duration(duration*0.5*float64(time.Second))
 	// ffmpeg runs in dir so that the filter's file option needs no escaping.
