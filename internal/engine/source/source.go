@@ -175,13 +175,21 @@ type Info struct {
 
 // Probe reads the file's streams with ffprobe and refuses files that cannot
 // be clipped: not media, no video stream, zero length, truncated.
+//
+// p may be a URL that ffmpeg reads with ranges (a presigned S3 URL, on
+// AWS), so that probing does not download the source.
 func Probe(ctx context.Context, bin ffmpeg.Binaries, name, p string) (Info, error) {
-	st, err := os.Stat(p)
-	if err != nil {
-		return Info{}, badInput(name, "cannot read: %v", err)
-	}
-	if st.Size() == 0 {
-		return Info{}, badInput(name, "is empty (0 bytes)")
+	var size int64
+	remote := strings.Contains(p, "://")
+	if !remote {
+		st, err := os.Stat(p)
+		if err != nil {
+			return Info{}, badInput(name, "cannot read: %v", err)
+		}
+		if st.Size() == 0 {
+			return Info{}, badInput(name, "is empty (0 bytes)")
+		}
+		size = st.Size()
 	}
 	out, err := bin.Probe(ctx, time.Minute, "-v", "error", "-print_format", "json",
 		"-show_format", "-show_streams", p)
@@ -190,7 +198,7 @@ func Probe(ctx context.Context, bin ffmpeg.Binaries, name, p string) (Info, erro
 		if errors.As(err, &fe) && fe.TimedOut {
 			return Info{}, badInput(name, "could not be read in time (ffprobe timed out)")
 		}
-		if errors.As(err, &fe) && strings.Contains(fe.Stderr, "moov atom not found") && hasFtyp(p) {
+		if errors.As(err, &fe) && strings.Contains(fe.Stderr, "moov atom not found") && !remote && hasFtyp(p) {
 			return Info{}, badInput(name, "is truncated: its index (moov atom) is missing")
 		}
 		return Info{}, badInput(name, "is not a media file that ffprobe can read")
@@ -200,7 +208,7 @@ func Probe(ctx context.Context, bin ffmpeg.Binaries, name, p string) (Info, erro
 		return Info{}, badInput(name, "%v", err)
 	}
 	info.Path = p
-	info.Size = st.Size()
+	info.Size = size
 	if info.Title == "" {
 		base := filepath.Base(name)
 		if u, err := url.Parse(name); err == nil && u.Host != "" {
