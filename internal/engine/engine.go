@@ -264,6 +264,12 @@ func (e *Engine) transcript(ctx context.Context, job Job, track *audio.Track, wo
 	if job.Transcript != nil {
 		return *job.Transcript, nil
 	}
+	return e.Recognise(ctx, track, job.Language, work, progress)
+}
+
+// Recognise finds the words of a track with the engine's recogniser, in
+// pieces in a folder under work. The language is ISO-639-1, or "".
+func (e *Engine) Recognise(ctx context.Context, track *audio.Track, language, work string, progress func(float64)) (transcript.Transcript, error) {
 	rec := e.Speech
 	if rec == nil {
 		rec = speech.Sphinx{}
@@ -280,7 +286,7 @@ func (e *Engine) transcript(ctx context.Context, job Job, track *audio.Track, wo
 	if pl, ok := rec.(interface{ PieceLength() (float64, float64) }); ok {
 		par.Target, par.Max = pl.PieceLength()
 	}
-	return par.Transcribe(ctx, track, job.Language, progress)
+	return par.Transcribe(ctx, track, language, progress)
 }
 
 // errNoClips guards against a silent empty result.

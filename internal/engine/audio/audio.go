@@ -30,6 +30,7 @@ const frameSamples = Rate / 100
 // its loudness as EBU R128 measures it.
 type Track struct {
 	Path    string    // raw 16-bit little-endian mono PCM at Rate
+	Offset  int64     // where the samples start in Path (a WAV's header)
 	Samples int64     // number of samples in Path
 	Energy  []float32 // dBFS of each 10 ms frame
 	// Momentary is the EBU R128 momentary loudness (LUFS, over 400 ms) of
@@ -137,13 +138,35 @@ func (t *Track) Integrated(start, end float64) (lufs float64, ok bool) {
 }
 
 // Open reads the energy envelope of an existing raw PCM file.
-func Open(p string) (*Track, error) {
+func Open(p string) (*Track, error) { return openAt(p, 0) }
+
+// OpenWAV reads a WAV file that WriteWAV wrote (16 kHz mono 16-bit PCM):
+// a track without its loudness.
+func OpenWAV(p string) (*Track, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("open audio: %w", err)
+	}
+	h := make([]byte, 44)
+	_, err = io.ReadFull(f, h)
+	f.Close()
+	want := wavHeader(0)
+	if err != nil || string(h[:4]) != "RIFF" || string(h[8:16]) != string(want[8:16]) || string(h[20:36]) != string(want[20:36]) || string(h[36:40]) != "data" {
+		return nil, fmt.Errorf("open audio: %s is not a 16 kHz mono 16-bit WAV file", filepath.Base(p))
+	}
+	return openAt(p, 44)
+}
+
+func openAt(p string, offset int64) (*Track, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, fmt.Errorf("open audio: %w", err)
 	}
 	defer f.Close()
-	t := &Track{Path: p}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("open audio: %w", err)
+	}
+	t := &Track{Path: p, Offset: offset}
 	r := bufio.NewReaderSize(f, 1<<16)
 	buf := make([]byte, frameSamples*2)
 	for {
@@ -282,7 +305,7 @@ func (t *Track) WriteWAV(dst string, s Span) error {
 	n := (b - a) * 2
 	w := bufio.NewWriter(out)
 	w.Write(wavHeader(n))
-	_, err = io.Copy(w, io.NewSectionReader(in, a*2, n))
+	_, err = io.Copy(w, io.NewSectionReader(in, t.Offset+a*2, n))
 	if err == nil {
 		err = w.Flush()
 	}

@@ -75,6 +75,22 @@ func TestWriteWAV(t *testing.T) {
 	if err := tr.WriteWAV(p, Span{2, 2}); err == nil {
 		t.Fatal("an empty span should be an error")
 	}
+	// Read back, a WAV is the same samples: its pieces are the same bytes.
+	back, err := OpenWAV(p)
+	if err != nil || back.Samples != Rate || back.Offset != 44 {
+		t.Fatalf("OpenWAV: %+v, %v", back, err)
+	}
+	p2 := filepath.Join(t.TempDir(), "y.wav")
+	if err := back.WriteWAV(p2, Span{0.25, 0.75}); err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := os.ReadFile(p2)
+	if string(b2[44:]) != string(b[44+Rate/2:44+3*Rate/2]) {
+		t.Error("a piece of a WAV track holds other samples")
+	}
+	if _, err := OpenWAV(tr.Path); err == nil {
+		t.Error("raw PCM opened as a WAV")
+	}
 	if _, err := exec.LookPath("ffprobe"); err == nil {
 		out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=sample_rate,channels", "-of", "csv=p=0", p).Output()
 		if err != nil || string(out) != "16000,1\n" {

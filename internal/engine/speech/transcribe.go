@@ -71,24 +71,8 @@ func (t Transcribe) TranscribeFile(ctx context.Context, file, language string) (
 	defer t.S3.DeleteObject(context.WithoutCancel(ctx), &s3.DeleteObjectInput{Bucket: aws.String(t.Bucket), Key: aws.String(audioKey)})
 	defer t.S3.DeleteObject(context.WithoutCancel(ctx), &s3.DeleteObjectInput{Bucket: aws.String(t.Bucket), Key: aws.String(resultKey)})
 
-	in := &transcribe.StartTranscriptionJobInput{
-		TranscriptionJobName: aws.String(name),
-		Media:                &types.Media{MediaFileUri: aws.String("s3://" + t.Bucket + "/" + audioKey)},
-		MediaFormat:          types.MediaFormatWav,
-		OutputBucketName:     aws.String(t.Bucket),
-		OutputKey:            aws.String(resultKey),
-	}
-	if language == "" {
-		in.IdentifyLanguage = aws.Bool(true)
-	} else {
-		code, err := LanguageCode(language)
-		if err != nil {
-			return transcript.Transcript{}, err
-		}
-		in.LanguageCode = code
-	}
-	if _, err := t.Client.StartTranscriptionJob(ctx, in); err != nil {
-		return transcript.Transcript{}, fmt.Errorf("transcribe: start the job: %w", err)
+	if err := t.Start(ctx, name, audioKey, resultKey, language); err != nil {
+		return transcript.Transcript{}, err
 	}
 	if err := t.wait(ctx, name); err != nil {
 		return transcript.Transcript{}, err
@@ -105,6 +89,57 @@ func (t Transcribe) TranscribeFile(ctx context.Context, file, language string) (
 	return tr, nil
 }
 
+// Start starts a job named name on the WAV at audioKey in the bucket,
+// writing its result to resultKey there. The language is an ISO-639-1
+// code, or "" to let Transcribe identify it. A job of that name that
+// exists already is taken as this one (a replayed step).
+func (t Transcribe) Start(ctx context.Context, name, audioKey, resultKey, language string) error {
+	in := &transcribe.StartTranscriptionJobInput{
+		TranscriptionJobName: aws.String(name),
+		Media:                &types.Media{MediaFileUri: aws.String("s3://" + t.Bucket + "/" + audioKey)},
+		MediaFormat:          types.MediaFormatWav,
+		OutputBucketName:     aws.String(t.Bucket),
+		OutputKey:            aws.String(resultKey),
+	}
+	if language == "" {
+		in.IdentifyLanguage = aws.Bool(true)
+	} else {
+		code, err := LanguageCode(language)
+		if err != nil {
+			return err
+		}
+		in.LanguageCode = code
+	}
+	if _, err := t.Client.StartTranscriptionJob(ctx, in); err != nil {
+		var conflict *types.ConflictException
+		if errors.As(err, &conflict) {
+			return nil
+		}
+		return fmt.Errorf("transcribe: start the job: %w", err)
+	}
+	return nil
+}
+
+// Status looks at a job once: "running", "completed", or "failed" with
+// Transcribe's reason.
+func (t Transcribe) Status(ctx context.Context, name string) (status, reason string, err error) {
+	out, err := t.Client.GetTranscriptionJob(ctx, &transcribe.GetTranscriptionJobInput{TranscriptionJobName: aws.String(name)})
+	if err != nil {
+		return "", "", fmt.Errorf("transcribe: check the job: %w", err)
+	}
+	job := out.TranscriptionJob
+	if job == nil {
+		return "", "", errors.New("transcribe: the job has no status")
+	}
+	switch job.TranscriptionJobStatus {
+	case types.TranscriptionJobStatusCompleted:
+		return "completed", "", nil
+	case types.TranscriptionJobStatusFailed:
+		return "failed", aws.ToString(job.FailureReason), nil
+	}
+	return "running", "", nil
+}
+
 // wait checks the job until it completes or fails, waiting longer each
 // time up to a minute, within the timeout.
 func (t Transcribe) wait(ctx context.Context, name string) error {
@@ -119,19 +154,14 @@ func (t Transcribe) wait(ctx context.Context, name string) error {
 		wait = 5 * time.Second
 	}
 	for {
-		out, err := t.Client.GetTranscriptionJob(ctx, &transcribe.GetTranscriptionJobInput{TranscriptionJobName: aws.String(name)})
-		if err != nil {
-			return fmt.Errorf("transcribe: check the job: %w", err)
-		}
-		job := out.TranscriptionJob
-		if job == nil {
-			return errors.New("transcribe: the job has no status")
-		}
-		switch job.TranscriptionJobStatus {
-		case types.TranscriptionJobStatusCompleted:
+		status, reason, err := t.Status(ctx, name)
+		switch {
+		case err != nil:
+			return err
+		case status == "completed":
 			return nil
-		case types.TranscriptionJobStatusFailed:
-			return &TranscribeFailed{Reason: aws.ToString(job.FailureReason)}
+		case status == "failed":
+			return &TranscribeFailed{Reason: reason}
 		}
 		if err := clock.Sleep(ctx, wait); err != nil {
 			return fmt.Errorf("transcribe: the job did not finish within %v: %w", timeout, err)
