@@ -1,12 +1,16 @@
 // Package asl runs a state machine definition written in the Amazon States
-// Language on one machine: the subset the pipeline's definition uses (Task
-// states invoking Lambda functions, Wait, Choice, Succeed, Fail; Parameters,
-// ResultSelector, ResultPath, Retry with backoff and jitter, Catch,
-// TimeoutSeconds). `clipmill local` runs the very definition that Step
-// Functions runs on AWS, with the Go handlers as its tasks.
+// Language on one machine: the subset clipmill's definitions use (Task
+// states invoking Lambda functions, Wait, Choice, Pass, Succeed, Fail, and
+// inline Map; Parameters, ItemSelector with $$.Map.Item, ResultSelector,
+// ResultPath, Retry with backoff and jitter, Catch, TimeoutSeconds,
+// MaxConcurrency). `clipmill local` runs the very definition that Step
+// Functions runs on AWS, with the Go handlers as its tasks. Parse refuses
+// any field or operator it does not run, so that a definition cannot mean
+// one thing on AWS and another here.
 package asl
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,7 +18,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clipmill/clipmill/internal/clock"
@@ -35,6 +41,7 @@ type Machine struct {
 }
 
 type definition struct {
+	Comment        string           `json:"Comment"`
 	StartAt        string           `json:"StartAt"`
 	TimeoutSeconds int              `json:"TimeoutSeconds"`
 	States         map[string]state `json:"States"`
@@ -42,6 +49,7 @@ type definition struct {
 
 type state struct {
 	Type           string          `json:"Type"`
+	Comment        string          `json:"Comment"`
 	Next           string          `json:"Next"`
 	End            bool            `json:"End"`
 	Resource       string          `json:"Resource"`
@@ -58,6 +66,41 @@ type state struct {
 	Default        string          `json:"Default"`
 	Error          string          `json:"Error"`
 	Cause          string          `json:"Cause"`
+	// Map
+	ItemsPath          string          `json:"ItemsPath"`
+	ItemSelector       json.RawMessage `json:"ItemSelector"`
+	MaxConcurrency     int             `json:"MaxConcurrency"`
+	MaxConcurrencyPath string          `json:"MaxConcurrencyPath"`
+	ItemProcessor      *processor      `json:"ItemProcessor"`
+}
+
+// UnmarshalJSON decodes a state strictly (a field this package does not
+// know is an error) and tells "ResultPath": null, which discards the
+// result, from a ResultPath left out.
+func (st *state) UnmarshalJSON(b []byte) error {
+	type plain state
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var p plain
+	if err := dec.Decode(&p); err != nil {
+		return err
+	}
+	*st = state(p)
+	var probe map[string]json.RawMessage
+	json.Unmarshal(b, &probe)
+	if rp, ok := probe["ResultPath"]; ok && string(rp) == "null" {
+		st.ResultPathNull = true
+	}
+	return nil
+}
+
+// processor is a Map state's ItemProcessor: an inline state machine.
+type processor struct {
+	ProcessorConfig struct {
+		Mode string `json:"Mode"`
+	} `json:"ProcessorConfig"`
+	StartAt string           `json:"StartAt"`
+	States  map[string]state `json:"States"`
 }
 
 type retrier struct {
@@ -91,10 +134,10 @@ type rule struct {
 
 // Parse reads a definition, replacing ${Name} placeholders the way SAM's
 // DefinitionSubstitutions do. Every placeholder must have a value, and every
-// state must be of a kind this package runs, so a definition that would
-// behave differently here fails loudly instead.
-func Parse(def []byte, subst map[string]string) (*Machine, error) {
-	s := string(def)
+// state, field and choice operator must be one this package runs, so a
+// definition that would behave differently here fails loudly instead.
+func Parse(definitionJSON []byte, subst map[string]string) (*Machine, error) {
+	s := string(definitionJSON)
 	for k, v := range subst {
 		s = strings.ReplaceAll(s, "${"+k+"}", v)
 	}
@@ -102,41 +145,110 @@ func Parse(def []byte, subst map[string]string) (*Machine, error) {
 		end := strings.IndexByte(s[i:], '}')
 		return nil, fmt.Errorf("asl: no substitution for %s", s[i:i+max(end+1, 2)])
 	}
-	var raw struct {
-		definition
-		States map[string]json.RawMessage `json:"States"`
-	}
-	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	var def definition
+	if err := dec.Decode(&def); err != nil {
 		return nil, fmt.Errorf("asl: %w", err)
 	}
-	m := &Machine{def: raw.definition, Tasks: map[string]Task{}}
-	m.def.States = map[string]state{}
-	for name, b := range raw.States {
-		var st state
-		if err := json.Unmarshal(b, &st); err != nil {
-			return nil, fmt.Errorf("asl: state %s: %w", name, err)
+	if err := check(def.StartAt, def.States, ""); err != nil {
+		return nil, err
+	}
+	return &Machine{def: def, Tasks: map[string]Task{}}, nil
+}
+
+// allowed are the fields each kind of state may have here, beyond Type,
+// Comment, Next and End.
+var allowed = map[string][]string{
+	"Task":    {"Resource", "Parameters", "ResultSelector", "ResultPath", "TimeoutSeconds", "Retry", "Catch"},
+	"Wait":    {"Seconds", "SecondsPath"},
+	"Choice":  {"Choices", "Default"},
+	"Pass":    {"Parameters", "ResultPath"},
+	"Succeed": {},
+	"Fail":    {"Error", "Cause"},
+	"Map":     {"ItemsPath", "ItemSelector", "MaxConcurrency", "MaxConcurrencyPath", "ItemProcessor", "ResultPath", "Catch"},
+}
+
+// check refuses what this package would run differently from Step
+// Functions: unknown state types, fields that a state of its type may have
+// on AWS but that are not run here, and transitions to nowhere.
+func check(startAt string, states map[string]state, where string) error {
+	if _, ok := states[startAt]; !ok {
+		return fmt.Errorf("asl: %sStartAt %q is not a state", where, startAt)
+	}
+	for name, st := range states {
+		fields, ok := allowed[st.Type]
+		if !ok {
+			return fmt.Errorf("asl: state %s%s: type %q is not run here", where, name, st.Type)
 		}
-		// "ResultPath": null discards the result; tell it from absent.
-		var probe map[string]json.RawMessage
-		json.Unmarshal(b, &probe)
-		if rp, ok := probe["ResultPath"]; ok && string(rp) == "null" {
-			st.ResultPathNull = true
-		}
-		switch st.Type {
-		case "Task":
-			if st.Resource != "arn:aws:states:::lambda:invoke" {
-				return nil, fmt.Errorf("asl: state %s: resource %q is not run here", name, st.Resource)
+		set := st.setFields()
+		for _, f := range set {
+			if f != "Type" && f != "Comment" && f != "Next" && f != "End" && !slices.Contains(fields, f) {
+				return fmt.Errorf("asl: state %s%s: a %s state's %s is not run here", where, name, st.Type, f)
 			}
-		case "Wait", "Choice", "Succeed", "Fail", "Pass":
-		default:
-			return nil, fmt.Errorf("asl: state %s: type %q is not run here", name, st.Type)
 		}
-		m.def.States[name] = st
+		if st.Type == "Task" && st.Resource != "arn:aws:states:::lambda:invoke" {
+			return fmt.Errorf("asl: state %s%s: resource %q is not run here", where, name, st.Resource)
+		}
+		for _, r := range st.Choices {
+			if err := r.check(); err != nil {
+				return fmt.Errorf("asl: state %s%s: %w", where, name, err)
+			}
+		}
+		for _, next := range st.transitions() {
+			if _, ok := states[next]; !ok {
+				return fmt.Errorf("asl: state %s%s goes to unknown state %q", where, name, next)
+			}
+		}
+		if st.Type == "Map" {
+			p := st.ItemProcessor
+			if p == nil {
+				return fmt.Errorf("asl: state %s%s: a Map state needs an ItemProcessor", where, name)
+			}
+			if p.ProcessorConfig.Mode != "" && p.ProcessorConfig.Mode != "INLINE" {
+				return fmt.Errorf("asl: state %s%s: Map mode %q is not run here", where, name, p.ProcessorConfig.Mode)
+			}
+			if err := check(p.StartAt, p.States, where+name+"/"); err != nil {
+				return err
+			}
+		}
 	}
-	if _, ok := m.def.States[m.def.StartAt]; !ok {
-		return nil, fmt.Errorf("asl: StartAt %q is not a state", m.def.StartAt)
+	return nil
+}
+
+// setFields names the fields a state sets.
+func (st state) setFields() []string {
+	var out []string
+	v := reflect.ValueOf(st)
+	t := v.Type()
+	for i := range t.NumField() {
+		tag := t.Field(i).Tag.Get("json")
+		if tag == "" || tag == "-" || v.Field(i).IsZero() {
+			continue
+		}
+		out = append(out, tag)
 	}
-	return m, nil
+	if st.ResultPathNull {
+		out = append(out, "ResultPath")
+	}
+	return out
+}
+
+func (st state) transitions() []string {
+	var out []string
+	if st.Next != "" {
+		out = append(out, st.Next)
+	}
+	if st.Default != "" {
+		out = append(out, st.Default)
+	}
+	for _, r := range st.Choices {
+		out = append(out, r.Next)
+	}
+	for _, c := range st.Catch {
+		out = append(out, c.Next)
+	}
+	return out
 }
 
 // FailedError is the end of an execution in a Fail state, or with an error
@@ -162,12 +274,21 @@ func (m *Machine) Run(ctx context.Context, input json.RawMessage) (json.RawMessa
 	if err := json.Unmarshal(input, &data); err != nil {
 		return nil, fmt.Errorf("asl: input: %w", err)
 	}
-	name := m.def.StartAt
+	out, err := m.run(ctx, m.def.StartAt, m.def.States, data)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(out)
+}
+
+// run executes states from start until one ends the (sub-)machine.
+func (m *Machine) run(ctx context.Context, start string, states map[string]state, data any) (any, error) {
+	name := start
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, &FailedError{State: name, Name: "States.Timeout", Cause: "the execution timed out"}
 		}
-		st := m.def.States[name]
+		st := states[name]
 		if m.OnState != nil {
 			b, _ := json.Marshal(data)
 			m.OnState(name, b)
@@ -176,9 +297,9 @@ func (m *Machine) Run(ctx context.Context, input json.RawMessage) (json.RawMessa
 		var err error
 		switch st.Type {
 		case "Pass":
-			next = st.Next
+			data, next, err = m.pass(name, st, data)
 		case "Succeed":
-			return json.Marshal(data)
+			return data, nil
 		case "Fail":
 			return nil, &FailedError{State: name, Name: st.Error, Cause: st.Cause}
 		case "Wait":
@@ -187,18 +308,122 @@ func (m *Machine) Run(ctx context.Context, input json.RawMessage) (json.RawMessa
 			next, err = choose(st, data)
 		case "Task":
 			data, next, err = m.task(ctx, name, st, data)
+		case "Map":
+			data, next, err = m.mapState(ctx, name, st, data)
 		}
 		if err != nil {
 			return nil, err
 		}
-		if st.End || next == "" {
-			return json.Marshal(data)
-		}
-		if _, ok := m.def.States[next]; !ok {
-			return nil, fmt.Errorf("asl: state %s goes to unknown state %q", name, next)
+		// A state with End has no Next; a Catch still has somewhere to go.
+		if next == "" {
+			return data, nil
 		}
 		name = next
 	}
+}
+
+// pass fills its Parameters from the input and puts them at ResultPath.
+func (m *Machine) pass(name string, st state, data any) (any, string, error) {
+	res, err := render(st.Parameters, data, nil)
+	if err == nil {
+		data, err = applyResultPath(data, st.ResultPath, st.ResultPathNull, res)
+	}
+	if err != nil {
+		return nil, "", &FailedError{State: name, Name: "States.Runtime", Cause: err.Error()}
+	}
+	return data, st.Next, nil
+}
+
+// mapState runs the ItemProcessor on each item of ItemsPath, at most
+// MaxConcurrency at once (0: all), and puts the results, in the items'
+// order, at ResultPath. An iteration's uncaught error fails the state,
+// which its Catch may catch; the other iterations are stopped.
+func (m *Machine) mapState(ctx context.Context, name string, st state, data any) (any, string, error) {
+	fail := func(e error) (any, string, error) {
+		fe, ok := e.(*FailedError)
+		if !ok {
+			return nil, "", e
+		}
+		for _, c := range st.Catch {
+			if matches(c.ErrorEquals, fe.Name) {
+				out, err := applyResultPath(data, c.ResultPath, false, map[string]any{"Error": fe.Name, "Cause": fe.Cause})
+				if err != nil {
+					return nil, "", &FailedError{State: name, Name: "States.Runtime", Cause: err.Error()}
+				}
+				return out, c.Next, nil
+			}
+		}
+		return nil, "", fe
+	}
+	itemsPath := st.ItemsPath
+	if itemsPath == "" {
+		itemsPath = "$"
+	}
+	v, _ := lookup(data, itemsPath, nil)
+	items, ok := v.([]any)
+	if !ok {
+		return fail(&FailedError{State: name, Name: "States.Runtime", Cause: "ItemsPath " + itemsPath + " is not an array"})
+	}
+	limit := st.MaxConcurrency
+	if st.MaxConcurrencyPath != "" {
+		v, _ := lookup(data, st.MaxConcurrencyPath, nil)
+		f, ok := v.(float64)
+		if !ok || f < 0 || f != math.Trunc(f) {
+			return fail(&FailedError{State: name, Name: "States.Runtime", Cause: "MaxConcurrencyPath " + st.MaxConcurrencyPath + " is not a count"})
+		}
+		limit = int(f)
+	}
+	if limit <= 0 || limit > len(items) {
+		limit = len(items)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make([]any, len(items))
+	var once sync.Once
+	var first error // the iteration that failed first, not those it stopped
+	sem := make(chan struct{}, max(limit, 1))
+	var wg sync.WaitGroup
+	for i, item := range items {
+		input := item
+		if len(st.ItemSelector) > 0 {
+			c := map[string]any{"Map": map[string]any{"Item": map[string]any{"Index": float64(i), "Value": item}}}
+			var err error
+			if input, err = render(st.ItemSelector, data, c); err != nil {
+				return fail(&FailedError{State: name, Name: "States.Runtime", Cause: err.Error()})
+			}
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if ctx.Err() != nil {
+				return
+			}
+			p := st.ItemProcessor
+			var err error
+			if results[i], err = m.run(ctx, p.StartAt, p.States, copyJSON(input)); err != nil {
+				once.Do(func() { first = err; cancel() })
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return fail(first)
+	}
+	out, err := applyResultPath(data, st.ResultPath, st.ResultPathNull, results)
+	if err != nil {
+		return nil, "", &FailedError{State: name, Name: "States.Runtime", Cause: err.Error()}
+	}
+	return out, st.Next, nil
+}
+
+// copyJSON gives an iteration its own copy of its input, as each Step
+// Functions iteration has.
+func copyJSON(v any) any {
+	b, _ := json.Marshal(v)
+	var out any
+	json.Unmarshal(b, &out)
+	return out
 }
 
 func (m *Machine) sleep(ctx context.Context, d time.Duration) error {
@@ -214,7 +439,7 @@ func (m *Machine) wait(ctx context.Context, st state, data any) (string, error) 
 	case st.Seconds != nil:
 		secs = float64(*st.Seconds)
 	case st.SecondsPath != "":
-		v, ok := lookup(data, st.SecondsPath)
+		v, ok := lookup(data, st.SecondsPath, nil)
 		f, isNum := v.(float64)
 		if !ok || !isNum {
 			return "", &FailedError{State: "Wait", Name: "States.Runtime", Cause: "SecondsPath " + st.SecondsPath + " is not a number"}
@@ -229,7 +454,7 @@ func (m *Machine) wait(ctx context.Context, st state, data any) (string, error) 
 
 // task runs a Lambda invoke with its retries, and on failure its catchers.
 func (m *Machine) task(ctx context.Context, name string, st state, data any) (any, string, error) {
-	params, err := render(st.Parameters, data)
+	params, err := render(st.Parameters, data, nil)
 	if err != nil {
 		return nil, "", &FailedError{State: name, Name: "States.Runtime", Cause: err.Error()}
 	}
@@ -257,7 +482,7 @@ func (m *Machine) task(ctx context.Context, name string, st state, data any) (an
 			// What lambda:invoke returns: the function's result under Payload.
 			result := any(map[string]any{"Payload": res, "StatusCode": 200.0})
 			if len(st.ResultSelector) > 0 {
-				if result, err = render(st.ResultSelector, result); err != nil {
+				if result, err = render(st.ResultSelector, result, nil); err != nil {
 					return nil, "", &FailedError{State: name, Name: "States.Runtime", Cause: err.Error()}
 				}
 			}
@@ -372,6 +597,30 @@ func choose(st state, data any) (string, error) {
 	return st.Default, nil
 }
 
+// check refuses a rule that is not one comparison, one combination, or
+// IsPresent.
+func (r rule) check() error {
+	n := 0
+	for _, set := range []bool{len(r.Or) > 0, len(r.And) > 0, r.Not != nil, r.StringEquals != nil, r.NumericEquals != nil,
+		r.NumericGreaterThanEquals != nil, r.NumericGreaterThanEqualsPath != "", r.BooleanEquals != nil, r.IsPresent != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return fmt.Errorf("a choice rule on %q has %d operators; one is run here", r.Variable, n)
+	}
+	for _, x := range append(append([]rule{}, r.Or...), r.And...) {
+		if err := x.check(); err != nil {
+			return err
+		}
+	}
+	if r.Not != nil {
+		return r.Not.check()
+	}
+	return nil
+}
+
 func (r rule) eval(data any) (bool, error) {
 	switch {
 	case len(r.Or) > 0:
@@ -392,7 +641,7 @@ func (r rule) eval(data any) (bool, error) {
 		ok, err := r.Not.eval(data)
 		return !ok, err
 	}
-	v, present := lookup(data, r.Variable)
+	v, present := lookup(data, r.Variable, nil)
 	if r.IsPresent != nil {
 		return present == *r.IsPresent, nil
 	}
@@ -415,7 +664,7 @@ func (r rule) eval(data any) (bool, error) {
 		return ok && f >= *r.NumericGreaterThanEquals, nil
 	case r.NumericGreaterThanEqualsPath != "":
 		f, ok := num()
-		w, present := lookup(data, r.NumericGreaterThanEqualsPath)
+		w, present := lookup(data, r.NumericGreaterThanEqualsPath, nil)
 		g, isNum := w.(float64)
 		if !present || !isNum {
 			return false, &FailedError{State: "Choice", Name: "States.Runtime", Cause: r.NumericGreaterThanEqualsPath + " is not a number"}
@@ -425,8 +674,15 @@ func (r rule) eval(data any) (bool, error) {
 	return false, fmt.Errorf("asl: a choice rule on %s uses an operator not run here", r.Variable)
 }
 
-// lookup reads a reference path such as $.poll.wait.
-func lookup(data any, path string) (any, bool) {
+// lookup reads a reference path such as $.poll.wait, or, with $$., a path
+// in the context object (here only a Map item's $$.Map.Item).
+func lookup(data any, path string, context map[string]any) (any, bool) {
+	if rest, ok := strings.CutPrefix(path, "$$."); ok {
+		if context == nil {
+			return nil, false
+		}
+		return lookup(context, "$."+rest, nil)
+	}
 	if path == "$" {
 		return data, true
 	}
@@ -446,9 +702,9 @@ func lookup(data any, path string) (any, bool) {
 	return cur, true
 }
 
-// render fills a Parameters or ResultSelector template: keys ending in
-// ".$" take the value at their path.
-func render(tmpl json.RawMessage, data any) (any, error) {
+// render fills a Parameters, ItemSelector or ResultSelector template: keys
+// ending in ".$" take the value at their path.
+func render(tmpl json.RawMessage, data any, context map[string]any) (any, error) {
 	if len(tmpl) == 0 {
 		return data, nil
 	}
@@ -456,10 +712,10 @@ func render(tmpl json.RawMessage, data any) (any, error) {
 	if err := json.Unmarshal(tmpl, &t); err != nil {
 		return nil, err
 	}
-	return fill(t, data)
+	return fill(t, data, context)
 }
 
-func fill(t, data any) (any, error) {
+func fill(t, data any, context map[string]any) (any, error) {
 	m, ok := t.(map[string]any)
 	if !ok {
 		return t, nil
@@ -468,14 +724,14 @@ func fill(t, data any) (any, error) {
 	for k, v := range m {
 		if strings.HasSuffix(k, ".$") {
 			p, _ := v.(string)
-			val, ok := lookup(data, p)
+			val, ok := lookup(data, p, context)
 			if !ok {
 				return nil, fmt.Errorf("the path %s in %s was not found", p, k)
 			}
 			out[strings.TrimSuffix(k, ".$")] = val
 			continue
 		}
-		fv, err := fill(v, data)
+		fv, err := fill(v, data, context)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -193,13 +194,104 @@ func TestParseRefusesWhatItCannotRun(t *testing.T) {
 	if _, err := Parse(statemachine.Pipeline, map[string]string{"PollFunctionArn": "p"}); err == nil || !strings.Contains(err.Error(), "StoreFunctionArn") {
 		t.Errorf("missing substitution: %v", err)
 	}
+	inner := `"ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`
 	for _, def := range []string{
 		`{"StartAt":"M","States":{"M":{"Type":"Map","End":true}}}`,
 		`{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::sqs:sendMessage","End":true}}}`,
 		`{"StartAt":"X","States":{}}`,
+		// Fields Step Functions runs and this package would ignore.
+		`{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"a":1},"End":true}}}`,
+		`{"StartAt":"P","States":{"P":{"Type":"Pass","InputPath":"$.a","End":true}}}`,
+		`{"StartAt":"P","States":{"P":{"Type":"Pass","OutputPath":"$.a","End":true}}}`,
+		`{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"ResultPath":"$.x","End":true}}}`,
+		`{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$.a","StringMatches":"x*","Next":"D"}],"Default":"D"},"D":{"Type":"Succeed"}}}`,
+		`{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$.a","StringEquals":"x","BooleanEquals":true,"Next":"D"}],"Default":"D"},"D":{"Type":"Succeed"}}}`,
+		`{"StartAt":"M","States":{"M":{"Type":"Map","Retry":[{"ErrorEquals":["States.ALL"]}],` + inner + `,"End":true}}}`,
+		`{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED"},"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}}}`,
+		`{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","Next":"Q"}}},"End":true}}}`,
+		`{"StartAt":"P","States":{"P":{"Type":"Pass","Next":"Nowhere"}}}`,
+		`{"StartAt":"P","Version":"1.0","States":{"P":{"Type":"Pass","End":true}}}`,
 	} {
 		if _, err := Parse([]byte(def), nil); err == nil {
 			t.Errorf("accepted %s", def)
 		}
+	}
+}
+
+// A Map state runs its processor on each item, at most MaxConcurrencyPath
+// at once, with $$.Map.Item in its ItemSelector, and keeps the items'
+// order; an iteration's Catch keeps its failure to itself.
+func TestMap(t *testing.T) {
+	def := `{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items","MaxConcurrencyPath":"$.limit",
+		"ItemSelector":{"tag.$":"$.tag","item.$":"$$.Map.Item.Value","index.$":"$$.Map.Item.Index"},
+		"ItemProcessor":{"ProcessorConfig":{"Mode":"INLINE"},"StartAt":"T","States":{
+			"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"f","Payload.$":"$"},
+				"ResultSelector":{"out.$":"$.Payload.out"},
+				"Catch":[{"ErrorEquals":["States.ALL"],"ResultPath":"$.error","Next":"Failed"}],"End":true},
+			"Failed":{"Type":"Pass","Parameters":{"failed.$":"$.item","error.$":"$.error.Error"},"End":true}}},
+		"ResultPath":"$.results","Next":"Done"},"Done":{"Type":"Succeed"}}}`
+	m, err := Parse([]byte(def), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	running, most := 0, 0
+	m.Tasks["f"] = func(ctx context.Context, p json.RawMessage) (json.RawMessage, error) {
+		var in struct {
+			Tag, Item string
+			Index     int
+		}
+		json.Unmarshal(p, &in)
+		mu.Lock()
+		running++
+		most = max(most, running)
+		mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+		mu.Lock()
+		running--
+		mu.Unlock()
+		if in.Item == "bad" {
+			return nil, &TerminalError{}
+		}
+		return json.Marshal(map[string]string{"out": fmt.Sprintf("%s-%s-%d", in.Tag, in.Item, in.Index)})
+	}
+	out, err := m.Run(context.Background(), json.RawMessage(`{"tag":"t","limit":2,"items":["a","bad","c","d","e"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o struct{ Results []map[string]string }
+	json.Unmarshal(out, &o)
+	got, _ := json.Marshal(o.Results)
+	want := `[{"out":"t-a-0"},{"error":"TerminalError","failed":"bad"},{"out":"t-c-2"},{"out":"t-d-3"},{"out":"t-e-4"}]`
+	if string(got) != want {
+		t.Errorf("results %s, want %s", got, want)
+	}
+	if most != 2 {
+		t.Errorf("%d iterations ran at once; MaxConcurrencyPath says 2", most)
+	}
+
+	// An iteration that fails uncaught fails the Map, which its own Catch
+	// may catch.
+	def2 := `{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items",
+		"ItemProcessor":{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"Broken","Cause":"no"}}},
+		"Catch":[{"ErrorEquals":["Broken"],"ResultPath":"$.error","Next":"Done"}],"End":true},"Done":{"Type":"Succeed"}}}`
+	m2, err := Parse([]byte(def2), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = m2.Run(context.Background(), json.RawMessage(`{"items":[1,2,3]}`))
+	if err != nil || !strings.Contains(string(out), `"Error":"Broken"`) {
+		t.Errorf("out %s, err %v", out, err)
+	}
+	if _, err := m2.Run(context.Background(), json.RawMessage(`{"items":"x"}`)); err == nil || !strings.Contains(err.Error(), "not an array") {
+		t.Errorf("items that are not an array: %v", err)
+	}
+}
+
+func TestEngineDefinitionParses(t *testing.T) {
+	if _, err := Parse(statemachine.Engine, map[string]string{
+		"EngineFunctionArn": "engine", "TranscribeFunctionArn": "transcribe", "StoreFunctionArn": "store",
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
