@@ -29,6 +29,8 @@ func localCmd(args []string, stdout, stderr io.Writer) error {
 		jobTimeout = fs.Duration("job-timeout", 2*time.Hour, "fail a job that runs longer")
 		once       = fs.Bool("once", false, "process what is in inbox/ now, wait for it to finish, then exit")
 		preset     = fs.String("x264-preset", "veryfast", "x264 preset for the clips")
+		backend    = fs.String("backend", local.BackendAPI, "api: send jobs to a local clipmill server (statemachine/pipeline.asl.json); engine: run the stack's own engine steps (statemachine/engine.asl.json), with local speech recognition for Amazon Transcribe")
+		renders    = fs.Int("render-concurrency", 1, "with --backend engine, clips rendered at once")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: clipmill local [flags]\n\nRuns the S3 drop-folder pipeline on this machine: copy a video into\nDATA/inbox/ (or upload it to s3://%s/inbox/ through the S3 endpoint)\nand find its clips in DATA/clips/<video name>/.\n\nFlags:\n", local.Bucket)
@@ -53,6 +55,7 @@ func localCmd(args []string, stdout, stderr io.Writer) error {
 	l, err := local.Start(ctx, local.Config{
 		DataDir: *data, S3Addr: *s3Addr, Defaults: defaults, PollMin: *pollMin, PollMax: *pollMax,
 		MaxAttempts: *attempts, JobTimeout: *jobTimeout, Encoder: render.Encoder{Preset: *preset}, Log: log,
+		Backend: *backend, RenderConcurrency: *renders,
 	})
 	if err != nil {
 		return err
@@ -64,6 +67,7 @@ func localCmd(args []string, stdout, stderr io.Writer) error {
                      aws --endpoint-url %s s3 cp talk.mp4 s3://%s/inbox/
   presigned URLs:    checked; sign them with access key %q, secret %q
   settings:          inbox/<video>.json, else inbox/<folder>/clipmill.json, else --settings
+  transcript:        inbox/<video>.srt, .vtt or .transcript.json beside it (engine backend)
   results:           %s/<video>/manifest.json, failures in %s/<video>.json
   to retry a failure: upload the video again
 `, local.Bucket, abs, filepath.Join(abs, "inbox"), local.Bucket, l.S3URL, l.S3URL, local.Bucket,

@@ -25,7 +25,9 @@ import (
 
 	"github.com/clipmill/clipmill/internal/asl"
 	"github.com/clipmill/clipmill/internal/clipping"
+	"github.com/clipmill/clipmill/internal/engine"
 	"github.com/clipmill/clipmill/internal/engine/render"
+	"github.com/clipmill/clipmill/internal/enginesteps"
 	"github.com/clipmill/clipmill/internal/heygen"
 	"github.com/clipmill/clipmill/internal/netguard"
 	"github.com/clipmill/clipmill/internal/pipeline"
@@ -50,8 +52,21 @@ type Config struct {
 	// are looked for (and at start); default a minute.
 	Sweep   time.Duration
 	Encoder render.Encoder
-	Log     *slog.Logger
+	// Backend is BackendEngine to run statemachine/engine.asl.json (the
+	// stack's own engine, with local recognition for Transcribe), or
+	// BackendAPI (the default) to send jobs to a local clipmill server
+	// through statemachine/pipeline.asl.json.
+	Backend string
+	// RenderConcurrency is how many clips the engine renders at once.
+	RenderConcurrency int
+	Log               *slog.Logger
 }
+
+// The backends a local pipeline runs.
+const (
+	BackendAPI    = "api"
+	BackendEngine = "engine"
+)
 
 // Local is a running pipeline.
 type Local struct {
@@ -61,6 +76,7 @@ type Local struct {
 	pipe     *pipeline.Pipeline
 	s3       *s3.Client // the pipeline's own client of the endpoint
 	machine  []byte
+	steps    *enginesteps.Steps // the engine backend's steps
 	srv      *server.Server
 	servers  []*http.Server
 	work     context.Context
@@ -118,50 +134,77 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 	l.S3URL = "http://" + s3ln.Addr().String()
 	l.serve(s3ln, h)
 
-	// The backend: clipmill's own API server, allowed to fetch from the
-	// local S3 endpoint (and only there) over plain http.
-	apiln, err := listen("")
-	if err != nil {
-		return nil, err
-	}
-	l.APIURL = "http://" + apiln.Addr().String()
-	l.srv, err = server.Open(server.Config{
-		DataDir: filepath.Join(cfg.DataDir, ".clipmill", "server"), PublicURL: l.APIURL, RateLimit: 0,
-		Workers: 1, JobTimeout: cfg.JobTimeout, Encoder: cfg.Encoder, Log: cfg.Log,
-		Guard: netguard.Policy{AllowHosts: []string{s3ln.Addr().String()}, AllowHTTP: true},
-	})
-	if err != nil {
-		return nil, err
-	}
 	work, stop := context.WithCancel(ctx)
 	l.work, l.stopWork = work, stop
-	if err := l.srv.Start(work); err != nil {
+	var backend pipeline.Backend
+	var apiKey []byte
+	switch cfg.Backend {
+	case "", BackendAPI:
+		if apiKey, err = l.startServer(s3ln.Addr().String()); err != nil {
+			stop()
+			return nil, err
+		}
+		backend = &heygen.Client{BaseURL: l.APIURL, APIKey: strings.TrimSpace(string(apiKey))}
+	case BackendEngine:
+	default:
 		stop()
-		return nil, err
-	}
-	l.serve(apiln, l.srv.Handler())
-	key, err := os.ReadFile(l.srv.KeyFile)
-	if err != nil {
-		stop()
-		return nil, err
+		return nil, fmt.Errorf("backend %q: want %s or %s", cfg.Backend, BackendAPI, BackendEngine)
 	}
 
 	l.s3 = s3.New(s3.Options{
 		BaseEndpoint: aws.String(l.S3URL), UsePathStyle: true, Region: "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
 	})
+	bucket := &pipeline.S3Bucket{Client: l.s3, Bucket: Bucket}
 	l.pipe = &pipeline.Pipeline{
-		Bucket:     &pipeline.S3Bucket{Client: l.s3, Bucket: Bucket},
-		Backend:    &heygen.Client{BaseURL: l.APIURL, APIKey: strings.TrimSpace(string(key))},
-		BackendURL: l.APIURL, Starter: l, Defaults: cfg.Defaults,
+		Bucket: bucket, Backend: backend, BackendURL: l.APIURL, Starter: l, Defaults: cfg.Defaults,
 		Decode:      clipping.Options{AllowHTTP: true},
 		MaxAttempts: cfg.MaxAttempts, JobTimeout: cfg.JobTimeout, PollMin: cfg.PollMin, PollMax: cfg.PollMax,
 		Retries: 3, Log: cfg.Log,
 	}
 	l.machine = statemachine.Pipeline
+	if cfg.Backend == BackendEngine {
+		scratch := filepath.Join(cfg.DataDir, ".clipmill", "scratch")
+		if err := os.MkdirAll(scratch, 0o755); err != nil {
+			stop()
+			return nil, fmt.Errorf("scratch folder: %w", err)
+		}
+		eng := &engine.Engine{Encoder: cfg.Encoder, Log: cfg.Log}
+		l.steps = &enginesteps.Steps{
+			Bucket: bucket, Engine: eng, Scratch: scratch, Log: cfg.Log,
+			Recogniser: &enginesteps.Local{Bucket: bucket, Engine: eng, Scratch: scratch, Context: work, Log: cfg.Log},
+		}
+		l.pipe.Engine, l.pipe.BackendURL, l.pipe.RenderConcurrency = true, BackendEngine, max(1, cfg.RenderConcurrency)
+		l.machine = statemachine.Engine
+	}
 	l.resume()
 	go l.watch(work)
 	return l, nil
+}
+
+// startServer starts the api backend: clipmill's own API server, allowed
+// to fetch from the local S3 endpoint (and only there) over plain http.
+// It returns the server's API key.
+func (l *Local) startServer(s3Addr string) ([]byte, error) {
+	apiln, err := listen("")
+	if err != nil {
+		return nil, err
+	}
+	cfg := l.cfg
+	l.APIURL = "http://" + apiln.Addr().String()
+	l.srv, err = server.Open(server.Config{
+		DataDir: filepath.Join(cfg.DataDir, ".clipmill", "server"), PublicURL: l.APIURL, RateLimit: 0,
+		Workers: 1, JobTimeout: cfg.JobTimeout, Encoder: cfg.Encoder, Log: cfg.Log,
+		Guard: netguard.Policy{AllowHosts: []string{s3Addr}, AllowHTTP: true},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := l.srv.Start(l.work); err != nil {
+		return nil, err
+	}
+	l.serve(apiln, l.srv.Handler())
+	return os.ReadFile(l.srv.KeyFile)
 }
 
 func listen(addr string) (net.Listener, error) {
@@ -188,6 +231,9 @@ func (l *Local) Close() error {
 	l.runs.Wait()
 	for _, s := range l.servers {
 		s.Close()
+	}
+	if l.srv == nil {
+		return nil
 	}
 	return l.srv.Close()
 }
@@ -288,12 +334,24 @@ func (l *Local) resume() {
 }
 
 func (l *Local) run(name string, input pipeline.Execution) error {
-	m, err := asl.Parse(l.machine, map[string]string{"PollFunctionArn": "poll", "StoreFunctionArn": "store"})
+	if engine := input.Backend == pipeline.BackendEngine; engine != (l.steps != nil) {
+		want := BackendAPI
+		if engine {
+			want = BackendEngine
+		}
+		return fmt.Errorf("execution %s was started with --backend %s: run clipmill local with it to finish it", name, want)
+	}
+	m, err := asl.Parse(l.machine, map[string]string{"PollFunctionArn": "poll", "StoreFunctionArn": "store",
+		"EngineFunctionArn": "engine", "TranscribeFunctionArn": "transcribe"})
 	if err != nil {
 		return err
 	}
 	m.Tasks["poll"] = task(l.pipe.Poll)
 	m.Tasks["store"] = task(l.pipe.Store)
+	if l.steps != nil {
+		m.Tasks["engine"] = task(l.steps.Handle)
+		m.Tasks["transcribe"] = task(l.steps.Handle)
+	}
 	in, _ := json.Marshal(input)
 	l.mu.Lock()
 	l.running[name] = true

@@ -32,6 +32,8 @@ type Bucket interface {
 	// PutIfAbsent writes an object only if the key is free; created is
 	// false when it was already there.
 	PutIfAbsent(ctx context.Context, key string, body []byte, contentType string) (created bool, err error)
+	// Delete removes an object; a missing one is not an error.
+	Delete(ctx context.Context, key string) error
 	// PresignGet makes a GET URL valid for ttl.
 	PresignGet(ctx context.Context, key, version string, ttl time.Duration) (string, error)
 	// Name is the bucket's name.
@@ -137,6 +139,13 @@ func (b *S3Bucket) PutIfAbsent(ctx context.Context, key string, body []byte, con
 		return false, fmt.Errorf("write s3://%s/%s: %w", b.Bucket, key, err)
 	}
 	return true, nil
+}
+
+func (b *S3Bucket) Delete(ctx context.Context, key string) error {
+	if _, err := b.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &b.Bucket, Key: &key}); err != nil && !isNotFound(err) {
+		return fmt.Errorf("delete s3://%s/%s: %w", b.Bucket, key, err)
+	}
+	return nil
 }
 
 func (b *S3Bucket) PresignGet(ctx context.Context, key, version string, ttl time.Duration) (string, error) {

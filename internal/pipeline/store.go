@@ -69,6 +69,13 @@ func (p *Pipeline) Store(ctx context.Context, in StoreInput) (Stored, error) {
 		} else if done {
 			return Stored{Manifest: key}, nil
 		}
+		if ex.Backend == BackendEngine {
+			st, err := p.storeRendered(ctx, ex)
+			if err == nil {
+				p.dropAudio(ctx, ex)
+			}
+			return st, err
+		}
 		job, err := p.Backend.Get(ctx, ex.JobID)
 		if err != nil {
 			return Stored{}, classify(err, "get job "+ex.JobID)
@@ -79,6 +86,9 @@ func (p *Pipeline) Store(ctx context.Context, in StoreInput) (Stored, error) {
 	}
 	f := Failure{Source: ex.Source, Name: ex.Name, Attempt: ex.Attempt, JobID: ex.JobID, Reason: p.reason(ctx, in)}
 	key, err := p.recordFailure(ctx, f, ex.Upload)
+	if err == nil {
+		p.dropAudio(ctx, ex)
+	}
 	return Stored{Manifest: key}, err
 }
 
@@ -96,7 +106,19 @@ func classify(err error, what string) error {
 func (p *Pipeline) reason(ctx context.Context, in StoreInput) string {
 	ex := in.Execution
 	if ex.Error != nil {
+		if msg, ok := userCause(*ex.Error); ok && ex.Backend == BackendEngine {
+			return msg
+		}
 		return "the pipeline failed: " + taskCause(*ex.Error)
+	}
+	if ex.Backend == BackendEngine {
+		switch t := ex.Transcription; {
+		case t != nil && t.Status == "failed":
+			return "Speech recognition failed: " + t.Reason
+		case t != nil && t.Status != "completed":
+			return fmt.Sprintf("Speech recognition did not finish after %d checks", t.Attempt)
+		}
+		return "the engine stopped without a result"
 	}
 	switch {
 	case ex.Poll.Status == StatusTimedOut:
@@ -130,6 +152,19 @@ func taskCause(e TaskError) string {
 	return e.Error
 }
 
+// userCause is the message of an error that speaks to the user (a file
+// that is not a video, no clip rendered), without the error's type.
+func userCause(e TaskError) (string, bool) {
+	var c struct {
+		Message string `json:"errorMessage"`
+		Type    string `json:"errorType"`
+	}
+	if json.Unmarshal([]byte(e.Cause), &c) != nil || c.Message == "" {
+		return "", false
+	}
+	return c.Message, c.Type == "TerminalError" || c.Type == "NoClipsError"
+}
+
 // recordFailure writes failed/<name>.json and then, for an attempt at an
 // upload, its marker: in that order, so that while the marker is missing
 // a repeated event still finds the attempt that is failing (attempts.go).
@@ -158,10 +193,17 @@ func (p *Pipeline) recordFailure(ctx context.Context, f Failure, upload string) 
 // the bucket, streaming, then writes the manifest if none is there yet.
 func (p *Pipeline) storeClips(ctx context.Context, ex Execution, job clipping.Job) (Stored, error) {
 	dir := "clips/" + ex.Name + "/"
-	expiry := p.URLExpiry
-	if expiry <= 0 {
-		expiry = 7 * 24 * time.Hour
-	}
+	return p.writeManifest(ctx, ex, job, func(c clipping.Clip, url, ext, ctype string) (string, error) {
+		key := dir + safeFile(c.ID) + ext
+		return key, p.copyURL(ctx, url, key, ctype)
+	})
+}
+
+// writeManifest writes the manifest of a finished job. place puts one of a
+// clip's files in the bucket, given the URL the job gives for it, and
+// returns its key; the manifest gets a presigned URL for the key.
+func (p *Pipeline) writeManifest(ctx context.Context, ex Execution, job clipping.Job, place func(c clipping.Clip, url, ext, ctype string) (string, error)) (Stored, error) {
+	expiry := p.URLExpiryOrDefault()
 	m := Manifest{
 		Source: ex.Source, JobID: ex.JobID, Backend: ex.Backend, Status: string(job.Status),
 		Title: job.Title, InputLanguage: job.InputLanguage, SourceDuration: job.SourceDuration,
@@ -185,8 +227,8 @@ func (p *Pipeline) storeClips(ctx context.Context, ex Execution, job clipping.Jo
 				if *f.url == nil || **f.url == "" {
 					continue
 				}
-				key := dir + safeFile(c.ID) + f.ext
-				if err := p.copyURL(ctx, **f.url, key, f.ctype); err != nil {
+				key, err := place(c, **f.url, f.ext, f.ctype)
+				if err != nil {
 					return Stored{}, err
 				}
 				u, err := p.Bucket.PresignGet(ctx, key, "", expiry)
@@ -199,19 +241,33 @@ func (p *Pipeline) storeClips(ctx context.Context, ex Execution, job clipping.Jo
 		}
 		m.Clips = append(m.Clips, mc)
 	}
+	return p.WriteManifest(ctx, ex.Name, m)
+}
+
+// WriteManifest writes clips/<name>/manifest.json, unless one is there: a
+// replay never replaces it.
+func (p *Pipeline) WriteManifest(ctx context.Context, name string, m Manifest) (Stored, error) {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return Stored{}, &TerminalError{Msg: "encode manifest: " + err.Error()}
 	}
-	key := ManifestKey(ex.Name)
+	key := ManifestKey(name)
 	created, err := p.Bucket.PutIfAbsent(ctx, key, append(b, '\n'), "application/json")
 	if err != nil {
 		return Stored{}, &RetryableError{Msg: err.Error()}
 	}
 	if created {
-		p.log().Info("stored", "key", ex.Source.Key, "manifest", key, "clips", len(m.Clips))
+		p.log().Info("stored", "key", m.Source.Key, "manifest", key, "clips", len(m.Clips))
 	}
 	return Stored{Manifest: key}, nil
+}
+
+// URLExpiryOrDefault is how long a manifest's presigned URLs live.
+func (p *Pipeline) URLExpiryOrDefault() time.Duration {
+	if p.URLExpiry <= 0 {
+		return 7 * 24 * time.Hour
+	}
+	return p.URLExpiry
 }
 
 // safeFile keeps a clip id usable as a file name.

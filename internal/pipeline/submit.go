@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -52,9 +53,14 @@ type Pipeline struct {
 	URLExpiry   time.Duration // presigned URLs in manifests
 	// Retries bound how long submit waits out 409 and 429 answers.
 	Retries int
-	Log     *slog.Logger
-	Now     func() time.Time
-	Sleep   func(context.Context, time.Duration) error
+	// Engine, when set, has the stack's own engine clip the videos: submit
+	// starts statemachine/engine.asl.json with the settings, and no backend
+	// is asked. RenderConcurrency is how many clips it renders at once.
+	Engine            bool
+	RenderConcurrency int
+	Log               *slog.Logger
+	Now               func() time.Time
+	Sleep             func(context.Context, time.Duration) error
 }
 
 // AssetUploader uploads a source to the backend.
@@ -153,6 +159,26 @@ func (p *Pipeline) Submit(ctx context.Context, src Source) (Submitted, error) {
 	id := attemptID(upload, attempt)
 	out.Attempt, out.Execution = attempt, executionName(name, attempt, id)
 
+	if p.Engine {
+		ex := Execution{
+			Source: src, Name: name, JobID: id, Backend: BackendEngine, SubmittedAt: p.now().Unix(),
+			Upload: upload, Attempt: attempt, Work: "work/" + out.Execution + "/",
+			Limits: Limits{MaxAttempts: p.MaxAttempts, JobTimeout: int(p.JobTimeout.Seconds()), RenderConcurrency: max(1, p.RenderConcurrency)},
+		}
+		b, err := json.Marshal(settings)
+		if err != nil {
+			return out, fmt.Errorf("encode settings: %w", err)
+		}
+		if err := p.Bucket.Put(ctx, ex.Work+RequestFile, bytes.NewReader(b), "application/json"); err != nil {
+			return out, &RetryableError{Msg: "write settings: " + err.Error()}
+		}
+		if err := p.Starter.Start(ctx, out.Execution, ex); err != nil {
+			return out, &RetryableError{Msg: "start execution: " + err.Error()}
+		}
+		out.JobID = id
+		p.log().Info("submitted to the engine", "key", src.Key, "attempt", attempt, "execution", out.Execution)
+		return out, nil
+	}
 	req := settings
 	req.Video, err = p.video(ctx, src, id)
 	if err != nil {

@@ -37,13 +37,81 @@ type Execution struct {
 	Error *TaskError `json:"error,omitempty"`
 	// Stored is where the store step puts what it wrote.
 	Stored *Stored `json:"stored,omitempty"`
+
+	// The stack's own engine (statemachine/engine.asl.json) runs with these
+	// instead of a backend's job.
+	// Work is the key prefix of the steps' files; the settings, resolved
+	// at submit, are its request.json (RequestFile).
+	Work          string         `json:"work,omitempty"`
+	Prepared      *Prepared      `json:"prepared,omitempty"`
+	Transcription *Transcription `json:"transcription,omitempty"`
+	Planned       *Planned       `json:"planned,omitempty"`
+	Rendered      []Rendered     `json:"rendered,omitempty"`
+}
+
+// BackendEngine is an execution's Backend when the stack's own engine
+// clips it.
+const BackendEngine = "engine"
+
+// RequestFile is, under an engine execution's Work prefix, the settings
+// submit resolved (a clipping.CreateRequest without its video).
+const RequestFile = "request.json"
+
+// Prepared is what the prepare step found and wrote under Work.
+type Prepared struct {
+	Duration float64 `json:"duration"`
+	HasAudio bool    `json:"has_audio"`
+	// Transcript is the key of the words to use: a sidecar beside the
+	// video, or, once transcribed, Transcribe's result. NeedsTranscription
+	// says whether Transcribe must run first.
+	Transcript         string `json:"transcript"`
+	NeedsTranscription bool   `json:"needs_transcription"`
+}
+
+// Transcription is the wait/poll loop's state.
+type Transcription struct {
+	Job     string `json:"job"`
+	Status  string `json:"status"` // running, completed or failed
+	Reason  string `json:"reason"` // why it failed
+	Attempt int    `json:"attempt"`
+	Wait    int    `json:"wait"` // seconds before the next check
+}
+
+// Planned is what the select step chose: the plan's key and its clips'
+// ids, which the Map state renders one by one.
+type Planned struct {
+	Plan  string   `json:"plan"`
+	Clips []string `json:"clips"`
+}
+
+// RenderInput is one iteration of the Map state.
+type RenderInput struct {
+	Plan   string `json:"plan"`
+	Clip   string `json:"clip"`
+	Name   string `json:"name"`
+	Work   string `json:"work"`
+	Source Source `json:"source"`
+}
+
+// Rendered is one clip's outcome: Clip is the key of its resource (the
+// API's clip, failed or with the keys of its files), which the store step
+// reads. A clip that fails alone does not fail the others. Error is set
+// when the render step itself failed (a crash or a timeout) and wrote
+// nothing.
+type Rendered struct {
+	ID     string     `json:"id"`
+	Status string     `json:"status"` // completed or failed
+	Clip   string     `json:"clip"`
+	Error  *TaskError `json:"error,omitempty"`
 }
 
 // Limits bound the wait/poll loop; the state machine's Choice reads
-// MaxAttempts, the poll step JobTimeout.
+// MaxAttempts, the poll step JobTimeout. The engine's Map state renders
+// RenderConcurrency clips at once.
 type Limits struct {
-	MaxAttempts int `json:"max_attempts"`
-	JobTimeout  int `json:"job_timeout"` // seconds from submission
+	MaxAttempts       int `json:"max_attempts"`
+	JobTimeout        int `json:"job_timeout"` // seconds from submission
+	RenderConcurrency int `json:"render_concurrency,omitempty"`
 }
 
 // Poll is what the poll step returns and the Wait and Choice states read.
