@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Installs what clipmill needs on Debian 12, and only what is missing, so it
-# is safe to run again: ffmpeg (with libx264 and libass), pocketsphinx with
-# its English model, espeak-ng (for the sample talk and the tests), the
-# caption fonts, wrk (for the API benchmark), and the Go modules.
+# is safe to run again: the engine's packages (scripts/packages.txt: ffmpeg
+# with libx264 and libass, pocketsphinx with its English model, the caption
+# fonts; the engine's container image installs the same list), then, for
+# development only, espeak-ng (the sample talk and the tests), wrk (the API
+# benchmark) and curl, and the Go modules.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
-packages=(ffmpeg pocketsphinx pocketsphinx-en-us espeak-ng
-  fonts-league-spartan fonts-inter fonts-dejavu-core fonts-noto-color-emoji wrk curl)
+# One package a line; "#" starts a comment.
+mapfile -t packages < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' scripts/packages.txt)
+((${#packages[@]})) || { echo "setup: scripts/packages.txt lists no packages" >&2; exit 1; }
+packages+=(espeak-ng wrk curl)
 
 missing=()
 for p in "${packages[@]}"; do
