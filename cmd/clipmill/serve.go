@@ -110,8 +110,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "clipmill serve: listening on %s (data in %s)\n", *publicURL, *data)
 
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	hs := srv.HTTPServer() // with the timeouts for slow clients
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

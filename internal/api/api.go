@@ -5,6 +5,7 @@
 package api
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"crypto/subtle"
 	_ "embed"
@@ -12,10 +13,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clipmill/clipmill/internal/clipping"
@@ -52,15 +55,26 @@ type Config struct {
 	// Decode relaxes the contract where the operator allows it (http
 	// sources for local use).
 	Decode clipping.Options
-	Log    *slog.Logger
-	Now    func() time.Time
+	// BodyIdle cuts a request body (an upload, most of all) that sends
+	// nothing for this long; default 60 s.
+	BodyIdle time.Duration
+	// InFlightTTL is how long an in-flight Idempotency-Key outlives its
+	// request's last sign of life (a process that died); the request
+	// renews it every third of that. Default 30 s.
+	InFlightTTL time.Duration
+	// UploadTTL is how long a direct upload's URL works; default 1 hour.
+	UploadTTL time.Duration
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 type handler struct {
 	Config
-	keys  [][32]byte // SHA-256 of each key, compared in constant time
-	limit *limiter
-	mux   *http.ServeMux
+	keys      [][32]byte // SHA-256 of each key, compared in constant time
+	limit     *limiter
+	mux       *http.ServeMux
+	batchMux  *http.ServeMux // see New
+	uploading sync.Map       // asset IDs with a PUT in progress
 }
 
 // New returns the API handler.
@@ -77,6 +91,9 @@ func New(cfg Config) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	cfg.BodyIdle = cmp.Or(cfg.BodyIdle, time.Minute)
+	cfg.InFlightTTL = cmp.Or(cfg.InFlightTTL, 30*time.Second)
+	cfg.UploadTTL = cmp.Or(cfg.UploadTTL, time.Hour)
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	h := &handler{Config: cfg, limit: newLimiter(cfg.RateLimit, cfg.Now)}
 	for _, k := range cfg.Keys {
@@ -96,7 +113,26 @@ func New(cfg Config) http.Handler {
 	}))
 	m.Handle("/v3/assets", h.methods(map[string]http.HandlerFunc{
 		http.MethodPost: h.authed(h.idempotent("POST /v3/assets", false, h.uploadForm)),
+		http.MethodGet:  h.authed(h.listAssets),
 	}))
+	m.Handle("/v3/assets/{id}", h.methods(map[string]http.HandlerFunc{
+		http.MethodGet:    h.authed(h.getAsset),
+		http.MethodDelete: h.authed(h.idempotent("DELETE /v3/assets/{id}", false, h.deleteAsset)),
+	}))
+	m.Handle("/v3/assets/direct-uploads", h.methods(map[string]http.HandlerFunc{
+		http.MethodPost: h.authed(h.idempotent("POST /v3/assets/direct-uploads", true, h.directUpload)),
+	}))
+	m.Handle("/v3/assets/{id}/complete", h.methods(map[string]http.HandlerFunc{
+		http.MethodPost: h.authed(h.idempotent("POST /v3/assets/{id}/complete", true, h.complete)),
+	}))
+	m.Handle("/v3/assets/direct-uploads/batches", h.methods(map[string]http.HandlerFunc{
+		http.MethodPost: h.authed(h.idempotent("POST /v3/assets/direct-uploads/batches", true, h.directUploadBatch)),
+	}))
+	m.Handle("/v3/assets/complete/batches", h.methods(map[string]http.HandlerFunc{
+		http.MethodPost: h.authed(h.idempotent("POST /v3/assets/complete/batches", true, h.completeBatch)),
+	}))
+	m.Handle("/uploads/{id}", h.methods(map[string]http.HandlerFunc{http.MethodPut: h.upload}))
+	m.Handle("/v3/users/me", h.methods(map[string]http.HandlerFunc{http.MethodGet: h.authed(h.me)}))
 	m.Handle("/files/{job}/{name}", h.methods(map[string]http.HandlerFunc{
 		http.MethodGet: h.jobFile, http.MethodHead: h.jobFile,
 	}))
@@ -105,17 +141,29 @@ func New(cfg Config) http.Handler {
 	}))
 	m.Handle("/openapi.json", h.methods(map[string]http.HandlerFunc{http.MethodGet: h.authed(h.openapi)}))
 	m.Handle("/healthz", h.methods(map[string]http.HandlerFunc{http.MethodGet: h.healthz}))
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, &clipping.Error{Code: clipping.CodeNotFound, Message: "No endpoint " + r.Method + " " + r.URL.Path + "."})
-	})
+	m.HandleFunc("/", notFound)
 	h.mux = m
+	// GET /v3/assets/batches/{id} and POST /v3/assets/{id}/complete both
+	// match /v3/assets/batches/complete, which ServeMux refuses in one mux:
+	// the batches get a mux of their own ("batches" is no asset ID).
+	b := http.NewServeMux()
+	b.Handle("/v3/assets/batches/{id}", h.methods(map[string]http.HandlerFunc{http.MethodGet: h.authed(h.getBatch)}))
+	b.HandleFunc("/", notFound)
+	h.batchMux = b
 	return h
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, &clipping.Error{Code: clipping.CodeNotFound, Message: "No endpoint " + r.Method + " " + r.URL.Path + "."})
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.Now()
 	w.Header().Set("X-Request-Id", engine.NewID()[:16])
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	if body := guardBody(w, r, h.BodyIdle); body != nil {
+		defer body.done(r)
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -131,7 +179,61 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 			"ms", h.Now().Sub(start).Milliseconds())
 	}()
+	if strings.HasPrefix(r.URL.Path, "/v3/assets/batches/") {
+		h.batchMux.ServeHTTP(rec, r)
+		return
+	}
 	h.mux.ServeHTTP(rec, r)
+}
+
+// idleBody cuts a request body that sends nothing for idle: each read
+// pushes the connection's read deadline out, so a slow body that keeps
+// coming is fine, and one that stops ends in a read error instead of
+// holding its goroutine forever.
+type idleBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+	eof  bool
+}
+
+// guardBody wraps r.Body in an idleBody, where the connection allows
+// read deadlines (not in tests with a recorder, nor on Lambda).
+func guardBody(w http.ResponseWriter, r *http.Request, idle time.Duration) *idleBody {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(time.Now().Add(idle)); err != nil {
+		return nil
+	}
+	b := &idleBody{ReadCloser: r.Body, rc: rc, idle: idle}
+	r.Body = b
+	return b
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.eof {
+		// net/http now reads the connection in the background, to notice a
+		// client that goes away: that read must not time out while the
+		// handler still works on the body it got.
+		b.eof = true
+		b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
+}
+
+// done ends the guard when the handler returns, and gives r its own body
+// back: net/http tells by its type how much is left unread, and answers
+// at once when that is too much to drain. A body left unread keeps its
+// deadline: what net/http reads of it must not hang.
+func (b *idleBody) done(r *http.Request) {
+	r.Body = b.ReadCloser
+	if !b.eof {
+		b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	}
 }
 
 type statusRecorder struct {
@@ -217,6 +319,20 @@ func (h *handler) owner(key string) (string, bool) {
 func (h *handler) openapi(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(openAPI)
+}
+
+// user is HeyGen's GET /v3/users/me payload: the key's owner, whose ID is
+// also the owner of its assets. clipmill keeps no names nor billing.
+type user struct {
+	Username  string  `json:"username"`
+	Email     *string `json:"email"`
+	FirstName *string `json:"first_name"`
+	LastName  *string `json:"last_name"`
+}
+
+// me is GET /v3/users/me, what HeyGen's CLI calls to check a key.
+func (h *handler) me(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, clipping.Data[user]{Data: user{Username: ownerOf(r)}})
 }
 
 func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {

@@ -101,6 +101,9 @@ func (h *handler) assetFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, err := h.Store.GetAsset(r.Context(), "", id)
+	if err == nil && a.Status != store.AssetReady {
+		err = store.ErrNotFound // a direct upload not yet completed
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			writeError(w, clipping.ErrNotFound("Asset"))

@@ -5,7 +5,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"strconv"
+	"os"
+	"path/filepath"
 
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/engine"
@@ -34,12 +35,17 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 	}
 	owner := ownerOf(r)
 	if req.Video.Type == clipping.VideoAssetID {
-		if _, err := h.Store.GetAsset(r.Context(), owner, req.Video.AssetID); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				writeError(w, clipping.InvalidParam("video.asset_id", "No asset %q was uploaded with this API key.", req.Video.AssetID))
-				return
-			}
+		a, err := h.Store.GetAsset(r.Context(), owner, req.Video.AssetID)
+		if errors.Is(err, store.ErrNotFound) {
+			writeError(w, clipping.InvalidParam("video.asset_id", "No asset %q was uploaded with this API key.", req.Video.AssetID))
+			return
+		}
+		if err != nil {
 			h.fail(w, r, err)
+			return
+		}
+		if a.Status != store.AssetReady {
+			writeError(w, clipping.InvalidParam("video.asset_id", "Asset %q is a direct upload that was not completed: POST /v3/assets/%s/complete first.", a.ID, a.ID))
 			return
 		}
 	}
@@ -73,14 +79,9 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit := 10
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 100 {
-			writeError(w, clipping.InvalidParam("limit", "limit must be a whole number from 1 to 100."))
-			return
-		}
-		limit = n
+	limit, ok := h.limitParam(w, q.Get("limit"), 10)
+	if !ok {
+		return
 	}
 	jobs, next, err := h.Store.ListJobs(r.Context(), ownerOf(r), limit, q.Get("token"))
 	if err != nil {
@@ -101,7 +102,8 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// delete hides the job and stops it if it is running.
+// delete hides the job, stops it if it is running and removes its files.
+// The hidden record is purged once no Idempotency-Key replay can need it.
 func (h *handler) delete(w http.ResponseWriter, r *http.Request) {
 	j, err := h.Store.DeleteJob(r.Context(), ownerOf(r), r.PathValue("id"))
 	if err != nil {
@@ -109,7 +111,11 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.Runner != nil && !j.Resource.Status.Terminal() {
-		h.Runner.Cancel(j.ID)
+		h.Runner.Cancel(j.ID) // the worker removes what it wrote since
+	}
+	if err := os.RemoveAll(filepath.Join(h.DataDir, "jobs", j.ID)); err != nil {
+		// The job is gone for its owner; the janitor tries the files again.
+		h.Log.Error("remove job files", "job", j.ID, "err", err)
 	}
 	writeJSON(w, http.StatusOK, clipping.Data[map[string]string]{Data: map[string]string{"id": j.ID}})
 }

@@ -70,11 +70,8 @@ func (l *limiter) allow(owner string) (time.Duration, bool) {
 
 // Idempotency-Key rules: a repeat within a day replays the first answer;
 // a repeat while the first is being handled is a 409. An in-flight record
-// older than staleInFlight belonged to a process that died.
-const (
-	idempotencyTTL = 24 * time.Hour
-	staleInFlight  = 2 * time.Minute
-)
+// not renewed for Config.InFlightTTL belonged to a process that died.
+const idempotencyTTL = 24 * time.Hour
 
 // idempotent makes a mutating endpoint honour the Idempotency-Key header,
 // scoped per owner, per endpoint and per path parameter. With hashBody, the
@@ -108,7 +105,7 @@ func (h *handler) idempotent(endpoint string, hashBody bool, next http.HandlerFu
 		scope := ownerOf(r) + "|" + endpoint + "|" + r.PathValue("id") + "|" + key
 		sum := sha256.Sum256(body)
 		hash := hex.EncodeToString(sum[:])
-		rep, err := h.Store.BeginRequest(r.Context(), scope, hash, h.Now(), idempotencyTTL, staleInFlight)
+		rep, err := h.Store.BeginRequest(r.Context(), scope, hash, h.Now(), idempotencyTTL, h.InFlightTTL)
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -127,20 +124,62 @@ func (h *handler) idempotent(endpoint string, hashBody bool, next http.HandlerFu
 			w.Write(rep.Body)
 			return
 		}
+		stop := h.keepAlive(scope)
+		bg := context.WithoutCancel(r.Context())
+		answered := false
+		defer func() {
+			stop()
+			if !answered { // the handler panicked: free the key at once
+				if err := h.Store.AbandonRequest(bg, scope); err != nil {
+					h.Log.Error("abandon idempotency key", "err", err)
+				}
+			}
+		}()
 		rec := &bufferedWriter{header: http.Header{}}
 		next(rec, r)
+		answered = true
+		stop()
 		// A server error, or a request that broke off, is not an answer to
 		// remember: the client should be able to retry with the same key.
 		forget := rec.header.Get(noReplayHeader) != ""
 		rec.header.Del(noReplayHeader)
 		if rec.status >= 500 || forget {
-			if err := h.Store.AbandonRequest(context.WithoutCancel(r.Context()), scope); err != nil {
+			if err := h.Store.AbandonRequest(bg, scope); err != nil {
 				h.Log.Error("abandon idempotency key", "err", err)
 			}
-		} else if err := h.Store.FinishRequest(context.WithoutCancel(r.Context()), scope, rec.status, rec.body.Bytes()); err != nil {
+		} else if err := h.Store.FinishRequest(bg, scope, rec.status, rec.body.Bytes()); err != nil {
 			h.Log.Error("store idempotent response", "err", err)
 		}
 		rec.flush(w)
+	}
+}
+
+// keepAlive renews an in-flight key while its request is handled, however
+// long an upload takes, until stop is called. stop waits for a renewal
+// in progress, so none lands after the key is finished.
+func (h *handler) keepAlive(scope string) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(h.InFlightTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				if err := h.Store.TouchRequest(context.Background(), scope, h.Now()); err != nil {
+					h.Log.Warn("renew idempotency key", "err", err)
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(quit)
+			<-done
+		})
 	}
 }
 

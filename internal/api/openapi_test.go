@@ -38,14 +38,22 @@ import (
 // with the source; TestOpenAPIRoutes holds the document and the running
 // handler to it.
 var routes = map[string][]string{
-	"/v3/ai-clipping":      {"GET", "POST"},
-	"/v3/ai-clipping/{id}": {"DELETE", "GET"},
-	"/v1/asset":            {"POST"},
-	"/v3/assets":           {"POST"},
-	"/files/{job}/{name}":  {"GET", "HEAD"},
-	"/assets/{id}":         {"GET", "HEAD"},
-	"/openapi.json":        {"GET"},
-	"/healthz":             {"GET"},
+	"/v3/ai-clipping":                   {"GET", "POST"},
+	"/v3/ai-clipping/{id}":              {"DELETE", "GET"},
+	"/v1/asset":                         {"POST"},
+	"/v3/assets":                        {"GET", "POST"},
+	"/v3/assets/{id}":                   {"DELETE", "GET"},
+	"/v3/assets/direct-uploads":         {"POST"},
+	"/v3/assets/{id}/complete":          {"POST"},
+	"/v3/assets/direct-uploads/batches": {"POST"},
+	"/v3/assets/complete/batches":       {"POST"},
+	"/v3/assets/batches/{id}":           {"GET"},
+	"/uploads/{id}":                     {"PUT"},
+	"/v3/users/me":                      {"GET"},
+	"/files/{job}/{name}":               {"GET", "HEAD"},
+	"/assets/{id}":                      {"GET", "HEAD"},
+	"/openapi.json":                     {"GET"},
+	"/healthz":                          {"GET"},
 }
 
 var wildcard = regexp.MustCompile(`\{[^}]*\}`)
@@ -452,6 +460,22 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"CreateAiClippingEnvelope", clipping.Data[clipping.Created]{}, true},
 		{"CreateAiClippingRequest", clipping.CreateRequest{}, false},
 		{"HighlightOutputSettings", clipping.OutputSettings{}, false},
+		{"User", api.User{}, true},
+		{"UserEnvelope", clipping.Data[api.User]{}, true},
+		{"AssetObject", api.AssetObject{}, true},
+		{"AssetObjectEnvelope", clipping.Data[api.AssetObject]{}, true},
+		{"AssetObjectList", api.AssetList{}, true},
+		{"DirectUploadRequest", api.UploadRequest{}, false},
+		{"UploadSlot", api.UploadSlot{}, true},
+		{"UploadSlotEnvelope", clipping.Data[api.UploadSlot]{}, true},
+		{"UploadedFile", api.Uploaded{}, true},
+		{"CompleteUploadRequest", api.CompleteRequest{}, false},
+		{"CompletedAsset", api.Completed{}, true},
+		{"BatchUploadRequest", api.BatchRequest{}, false},
+		{"BatchCreated", api.BatchCreated{}, true},
+		{"CompleteBatchRequest", api.CompleteBatchRequest{}, false},
+		{"AssetBatch", api.BatchView{}, true},
+		{"AssetBatchItem", api.BatchItem{}, true},
 	} {
 		all, always := jsonFields(reflect.TypeOf(c.typ))
 		names, required := props(c.schema)
@@ -470,7 +494,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		t.Errorf("video: the schemas' properties %v, clipping.Video's fields %v", union, all)
 	}
 	// The request refuses unknown fields at every level, as the decoder does.
-	for _, s := range []string{"CreateAiClippingRequest", "HighlightOutputSettings", "AssetUrl", "AssetId"} {
+	for _, s := range []string{"CreateAiClippingRequest", "HighlightOutputSettings", "AssetUrl", "AssetId",
+		"DirectUploadRequest", "CompleteUploadRequest", "BatchUploadRequest", "CompleteBatchRequest"} {
 		if ap := doc.get(t, "components", "schemas", s).(map[string]any)["additionalProperties"]; ap != false {
 			t.Errorf("%s: additionalProperties is %v, want false", s, ap)
 		}
@@ -1256,6 +1281,11 @@ func TestOpenAPIScenario(t *testing.T) {
 			wantError(t, resp, body, http.StatusBadRequest, clipping.CodeInvalidParameter, "token")
 		}
 	})
+
+	t.Run("users", func(t *testing.T) { scenarioUsers(t, c, ts) })
+	t.Run("asset objects", func(t *testing.T) { scenarioAssetObjects(t, c, ts) })
+	t.Run("direct uploads", func(t *testing.T) { scenarioDirectUploads(t, c, ts) })
+	t.Run("batches", func(t *testing.T) { scenarioBatches(t, c, ts) })
 
 	t.Run("rate limit", func(t *testing.T) {
 		rl := newServer(t, func(cfg *api.Config) { cfg.RateLimit = 1 })

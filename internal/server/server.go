@@ -1,10 +1,12 @@
 // Package server wires one clipmill API server: the SQLite store, the worker
-// pool that runs the engine, the HTTP handler, the SSRF-guarded clients for
-// sources and webhooks, and the secrets kept in the data folder. The serve
-// command, the embedded pipeline and the tests all start a server this way.
+// pool that runs the engine, the HTTP handler, the webhook outbox, the
+// SSRF-guarded clients for sources and webhooks, the janitor of deleted
+// files, and the secrets kept in the data folder. The serve command, the
+// embedded pipeline and the tests all start a server this way.
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -15,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -46,9 +49,17 @@ type Config struct {
 	// DownloadTimeout bounds fetching a source.
 	DownloadTimeout time.Duration
 	WebhookSecret   []byte // none: one is generated and kept in DataDir
-	// WebhookBackoff overrides the waits between webhook attempts (tests).
+	// WebhookBackoff overrides the waits between webhook attempts (tests);
+	// WebhookPoll how often the outbox looks for due ones.
 	WebhookBackoff []time.Duration
-	Encoder        render.Encoder
+	WebhookPoll    time.Duration
+	// HeaderTimeout is how long a client may take to send its request's
+	// headers (HTTPServer); default 10 s.
+	HeaderTimeout time.Duration
+	// BodyIdle cuts a request body that sends nothing for this long;
+	// default 60 s.
+	BodyIdle time.Duration
+	Encoder  render.Encoder
 	// LLM is the optional language model that chooses clips and writes
 	// their text; nil: the offline scorer alone. It is the operator's, so
 	// it is not held to Guard (it is often on loopback).
@@ -62,7 +73,9 @@ type Server struct {
 	lock         *os.File
 	store        *sqlite.Store
 	pool         *worker.Pool
+	outbox       *webhook.Outbox
 	handler      http.Handler
+	background   sync.WaitGroup // the outbox and the janitor
 	signer       *api.Signer
 	GeneratedKey string // the key generated on this start, if one was: print it once
 	KeyFile      string // where a generated key is kept
@@ -123,29 +136,61 @@ func Open(cfg Config) (*Server, error) {
 		LLM:        cfg.LLM,
 	}
 	present := func(j clipping.Job) clipping.Job { return api.Present(j, s.signer, cfg.PublicURL, time.Now()) }
+	s.outbox = &webhook.Outbox{
+		Queue:   st,
+		Sender:  &webhook.Sender{Client: cfg.Guard.Client(webhookTimeout), Secret: s.cfg.WebhookSecret},
+		Backoff: cfg.WebhookBackoff, Lease: 2 * webhookTimeout, Poll: cfg.WebhookPoll, Log: cfg.Log,
+	}
 	s.pool = &worker.Pool{
 		Store: st, Engine: eng, DataDir: cfg.DataDir, Workers: cfg.Workers, JobTimeout: cfg.JobTimeout,
-		Webhooks: &webhook.Sender{Client: cfg.Guard.Client(30 * time.Second), Secret: s.cfg.WebhookSecret,
-			Backoff: cfg.WebhookBackoff, Log: cfg.Log},
-		Present: present, Log: cfg.Log,
+		Webhooks: s.outbox, Present: present, Log: cfg.Log,
 	}
 	s.handler = api.New(api.Config{
 		Store: st, Keys: s.cfg.Keys, RateLimit: cfg.RateLimit, MaxUpload: cfg.MaxUpload,
 		DataDir: cfg.DataDir, Files: s.signer, PublicURL: cfg.PublicURL, Runner: s.pool,
-		Decode: clipping.Options{AllowHTTP: cfg.Guard.AllowHTTP}, Log: cfg.Log,
+		Decode: clipping.Options{AllowHTTP: cfg.Guard.AllowHTTP}, BodyIdle: cfg.BodyIdle, Log: cfg.Log,
 	})
 	return s, nil
 }
 
+// webhookTimeout bounds one webhook attempt.
+const webhookTimeout = 30 * time.Second
+
 // Handler is the API.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Start recovers interrupted jobs and starts the workers until ctx ends.
-func (s *Server) Start(ctx context.Context) error { return s.pool.Start(ctx) }
+// HTTPServer is an http.Server for the API with the timeouts that keep
+// slow clients from holding connections: the headers must come within
+// HeaderTimeout, and the handler cuts a body that stalls for BodyIdle.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: cmp.Or(s.cfg.HeaderTimeout, 10*time.Second),
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
+	}
+}
 
-// Close waits for the workers (after Start's ctx ended) and closes the store.
+// Start removes the files that deletes left behind, recovers interrupted
+// jobs, and starts the workers, the webhook outbox and the janitor until
+// ctx ends.
+func (s *Server) Start(ctx context.Context) error {
+	if err := s.sweep(ctx); err != nil {
+		return err
+	}
+	if err := s.pool.Start(ctx); err != nil {
+		return err
+	}
+	s.background.Go(func() { s.outbox.Run(ctx) })
+	s.background.Go(func() { s.purgeEvery(ctx, time.Hour) })
+	return nil
+}
+
+// Close waits for the workers and the outbox (after Start's ctx ended) and
+// closes the store.
 func (s *Server) Close() error {
 	s.pool.Wait()
+	s.background.Wait()
 	err := s.store.Close()
 	s.lock.Close() // releases the lock
 	return err

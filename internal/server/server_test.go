@@ -3,6 +3,9 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -645,10 +648,16 @@ func TestFullJobFromAsset(t *testing.T) {
 		t.Fatal("no webhook")
 	}
 
-	// Deleting the job takes its files away.
+	// Deleting the job takes its files away, from the links and the disk.
+	if _, err := os.Stat(filepath.Join(s.dir, "jobs", id)); err != nil {
+		t.Fatalf("the job's folder before the delete: %v", err)
+	}
 	s.do(t, "DELETE", "/v3/ai-clipping/"+id, nil)
 	if res, _ := http.Get(*c.VideoURL); res.StatusCode != 404 {
 		t.Errorf("clip of a deleted job: %d", res.StatusCode)
+	}
+	if _, err := os.Stat(filepath.Join(s.dir, "jobs", id)); !os.IsNotExist(err) {
+		t.Errorf("the deleted job's folder: %v", err)
 	}
 }
 
@@ -847,6 +856,105 @@ func TestHeyGenCLIRequests(t *testing.T) {
 	// heygen ai-clipping create with neither -d nor flags: no body, no type.
 	if r := cli("POST", "/v3/ai-clipping", nil, ""); r.status != 400 || r.err().Code != "invalid_parameter" {
 		t.Fatalf("bare create: %d %s", r.status, r.body)
+	}
+
+	// The asset and user commands, built from the CLI's own specs (see
+	// testdata/heygen-cli), their answers held to its response schemas.
+	// heygen auth status
+	me := loadCLISpec(t, "UserMeGet")
+	r = s.cli(t, me, cliCall{})
+	var user clipping.Data[struct{ Username string }]
+	if json.Unmarshal(r.body, &user); r.status != 200 || user.Data.Username == "" {
+		t.Fatalf("auth status: %d %s", r.status, r.body)
+	}
+	if r := s.cli(t, me, cliCall{key: "cm_wrong_key"}); r.status != 401 || r.err().Code != "authentication_failed" {
+		t.Fatalf("auth status with a wrong key: %d %s", r.status, r.body)
+	}
+	// heygen asset create --file ./talk.mp4
+	file := filepath.Join(t.TempDir(), "talk.mp4")
+	os.WriteFile(file, []byte("the bytes of a talk"), 0o644)
+	r = s.cli(t, loadCLISpec(t, "AssetCreate"), cliCall{file: file})
+	var created clipping.Data[clipping.Asset]
+	if json.Unmarshal(r.body, &created); r.status != 200 || created.Data.AssetID == "" {
+		t.Fatalf("asset create: %d %s", r.status, r.body)
+	}
+	// heygen asset list --username U --limit 20, then --limit 1 --token T
+	listCmd := loadCLISpec(t, "AssetList")
+	r = s.cli(t, listCmd, cliCall{query: url.Values{"username": {user.Data.Username}, "limit": {"20"}}})
+	var assets struct {
+		Data []struct {
+			ID, Name, Owner string
+		}
+		HasMore   bool    `json:"has_more"`
+		NextToken *string `json:"next_token"`
+	}
+	if json.Unmarshal(r.body, &assets); r.status != 200 || len(assets.Data) != 2 || assets.Data[0].ID != created.Data.AssetID ||
+		assets.Data[0].Name != "talk.mp4" || assets.Data[0].Owner != user.Data.Username || assets.Data[1].ID != asset.Data.AssetID {
+		t.Fatalf("asset list: %d %s", r.status, r.body)
+	}
+	r = s.cli(t, listCmd, cliCall{query: url.Values{"username": {user.Data.Username}, "limit": {"1"}}})
+	if json.Unmarshal(r.body, &assets); !assets.HasMore || assets.NextToken == nil {
+		t.Fatalf("asset list --limit 1: %s", r.body)
+	}
+	r = s.cli(t, listCmd, cliCall{query: url.Values{"username": {user.Data.Username}, "limit": {"1"}, "token": {*assets.NextToken}}})
+	if json.Unmarshal(r.body, &assets); r.status != 200 || len(assets.Data) != 1 || assets.Data[0].ID != asset.Data.AssetID {
+		t.Fatalf("asset list page 2: %s", r.body)
+	}
+	// heygen asset get <asset-id>
+	getCmd := loadCLISpec(t, "AssetGet")
+	if r := s.cli(t, getCmd, cliCall{path: map[string]string{"asset_id": created.Data.AssetID}}); r.status != 200 {
+		t.Fatalf("asset get: %d %s", r.status, r.body)
+	}
+	// heygen asset direct-uploads create --filename clip.mp4 --content-type video/mp4 --size-bytes N --checksum-sha-256 H
+	content := []byte("the bytes of a clip, sent directly")
+	sum := sha256.Sum256(content)
+	r = s.cli(t, loadCLISpec(t, "AssetDirectUploadsCreate"), cliCall{body: map[string]any{
+		"filename": "clip.mp4", "content_type": "video/mp4", "size_bytes": len(content), "checksum_sha256": hex.EncodeToString(sum[:])}})
+	var slot clipping.Data[struct {
+		AssetID       string            `json:"asset_id"`
+		UploadURL     string            `json:"upload_url"`
+		UploadHeaders map[string]string `json:"upload_headers"`
+		MaxBytes      int64             `json:"max_bytes"`
+	}]
+	if json.Unmarshal(r.body, &slot); r.status != 200 || slot.Data.MaxBytes != int64(len(content)) || !strings.HasPrefix(slot.Data.UploadURL, s.URL+"/uploads/") {
+		t.Fatalf("direct-uploads create: %d %s", r.status, r.body)
+	}
+	// The PUT to upload_url with upload_headers, as curl -T would send it.
+	req, _ := http.NewRequest("PUT", slot.Data.UploadURL, bytes.NewReader(content))
+	for k, v := range slot.Data.UploadHeaders {
+		req.Header.Set(k, v)
+	}
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 200 {
+		t.Fatalf("PUT upload_url: %v %v", err, res)
+	} else {
+		res.Body.Close()
+	}
+	// heygen asset complete create <asset-id> --checksum-sha-256 <base64>; then -d '{}' again
+	complete := loadCLISpec(t, "AssetCompleteCreate")
+	id2 := map[string]string{"asset_id": slot.Data.AssetID}
+	r = s.cli(t, complete, cliCall{path: id2, body: map[string]any{"checksum_sha256": base64.StdEncoding.EncodeToString(sum[:])}})
+	if r.status != 200 || !bytes.Contains(r.body, []byte(`"status":"completed"`)) {
+		t.Fatalf("complete: %d %s", r.status, r.body)
+	}
+	if again := s.cli(t, complete, cliCall{path: id2, body: map[string]any{}}); again.status != 200 || !bytes.Equal(again.body, r.body) {
+		t.Fatalf("complete again: %d %s", again.status, again.body)
+	}
+	var done clipping.Data[struct{ URL string }]
+	json.Unmarshal(r.body, &done)
+	if res, err := http.Get(done.Data.URL); err != nil || res.StatusCode != 200 {
+		t.Fatalf("the completed asset's url: %v %v", err, res)
+	} else if b, _ := io.ReadAll(res.Body); !bytes.Equal(b, content) {
+		t.Fatalf("the completed asset's bytes: %q", b)
+	}
+	// heygen asset delete <asset-id> --force
+	del := loadCLISpec(t, "AssetDelete")
+	for _, id := range []string{created.Data.AssetID, slot.Data.AssetID} {
+		if r := s.cli(t, del, cliCall{path: map[string]string{"asset_id": id}}); r.status != 200 || !bytes.Contains(r.body, []byte(id)) {
+			t.Fatalf("asset delete: %d %s", r.status, r.body)
+		}
+		if r := s.cli(t, getCmd, cliCall{path: map[string]string{"asset_id": id}}); r.status != 404 || r.err().Code != "not_found" {
+			t.Fatalf("asset get after delete: %d %s", r.status, r.body)
+		}
 	}
 }
 

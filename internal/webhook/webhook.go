@@ -1,5 +1,6 @@
 // Package webhook delivers job events to callback URLs: a JSON POST,
-// signed with HMAC-SHA256, retried with backoff.
+// signed with HMAC-SHA256, from an outbox kept in the store, so that
+// deliveries survive restarts and are retried with backoff for a day.
 //
 // # Request
 //
@@ -7,16 +8,18 @@
 //	Content-Type: application/json
 //	User-Agent: clipmill-webhook/1
 //	X-Clipmill-Event: ai_clipping.success            (or ai_clipping.fail)
-//	X-Clipmill-Delivery: 5KQ3M2ZB7XH4TJ6N2WQ8CDVRFA    (the same on every retry)
+//	X-Clipmill-Delivery: evt_5KQ3M2ZB7XH4TJ6N2WQ8CDVRFA (the event id)
 //	X-Clipmill-Signature: t=1718000000,v1=<64 hex digits>
 //
 //	{"event_type": "ai_clipping.success", "event_data": {...job...}}
 //
 // A 2xx answer is success. Network errors, 429 and 5xx are retried (after
-// 1 s, 5 s, 30 s, 2 min and 10 min by default); other answers, redirects
-// included, are final: redirects are not followed. Each attempt is signed
-// afresh, so t is the time of that attempt; receivers can drop duplicates
-// by X-Clipmill-Delivery.
+// 10 s, 30 s, 1 min, 5 min, 15 min, 30 min, 1 h, 2 h, 4 h, 8 h and 8 h by
+// default: twelve attempts over about 24 hours); other answers, redirects
+// included, are final: redirects are not followed. The event id is the
+// same on every attempt, also after a restart of the server, so receivers
+// can drop duplicates by X-Clipmill-Delivery. Each attempt is signed
+// afresh, so t is the time of that attempt.
 //
 // # Signature
 //
@@ -41,12 +44,11 @@ package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -55,11 +57,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/clipmill/clipmill/internal/clipping"
-	"github.com/clipmill/clipmill/internal/clock"
 	"github.com/clipmill/clipmill/internal/netguard"
+	"github.com/clipmill/clipmill/internal/store"
 )
 
 // Header names.
@@ -78,95 +80,59 @@ var (
 	ErrTimestamp = errors.New("webhook: signature timestamp outside tolerance")
 )
 
-// defaultBackoff is the wait before each retry: five retries over about
-// 13 minutes, long enough to ride out a receiver's restart or deploy.
-var defaultBackoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute}
+// DefaultBackoff is the wait after each failed attempt: twelve attempts
+// over about 24 hours, long enough to ride out a receiver's outage of a
+// night.
+var DefaultBackoff = []time.Duration{
+	10 * time.Second, 30 * time.Second, time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+	time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour, 8 * time.Hour,
+}
 
-// Sender delivers events. It holds no state between calls, so one Sender
-// may deliver many events at once.
+// Sender makes one signed attempt at a time. It holds no state between
+// calls, so one Sender may send many deliveries at once.
 type Sender struct {
 	Client *http.Client // the guarded client from netguard; required
 	Secret []byte       // HMAC key; required
-	// Backoff lists the waits between attempts; nil means 1s, 5s, 30s,
-	// 2m, 10m. An empty, non-nil slice means a single attempt.
-	Backoff []time.Duration
-	Log     *slog.Logger // nil discards
 }
 
-// Deliver POSTs the event as JSON to rawURL. It retries on network errors,
-// 429 and 5xx, not on other answers nor on a netguard refusal. A
-// Retry-After may lengthen a wait, up to the next backoff step, never
-// shorten it. It returns nil on a 2xx, or the last attempt's error. ctx
-// cancels the request in flight and the waiting.
-func (s *Sender) Deliver(ctx context.Context, rawURL string, event clipping.WebhookEvent) error {
+// SendError is a failed attempt.
+type SendError struct {
+	Err        error
+	Retry      bool          // a later attempt may succeed
+	RetryAfter time.Duration // the receiver's Retry-After, if any
+}
+
+func (e *SendError) Error() string { return e.Err.Error() }
+func (e *SendError) Unwrap() error { return e.Err }
+
+// Send POSTs the delivery's body to its URL once. It returns nil on a 2xx,
+// else a *SendError: network errors, 429 and 5xx may be retried; other
+// answers, a netguard refusal and a cancelled ctx are final.
+func (s *Sender) Send(ctx context.Context, d *store.Delivery) error {
 	if s.Client == nil {
-		return errors.New("webhook: Sender has no Client")
+		return &SendError{Err: errors.New("webhook: Sender has no Client")}
 	}
 	if len(s.Secret) == 0 {
-		return errors.New("webhook: Sender has no Secret") // an empty HMAC key signs nothing
+		return &SendError{Err: errors.New("webhook: Sender has no Secret")} // an empty HMAC key signs nothing
 	}
-	body, err := json.Marshal(event)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(d.Body))
 	if err != nil {
-		return fmt.Errorf("webhook: encode event: %w", err)
+		return &SendError{Err: redactErr(err)}
 	}
-	backoff := s.Backoff
-	if backoff == nil {
-		backoff = defaultBackoff
-	}
-	log := s.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	id := rand.Text()
-	log = log.With("delivery", id, "event", event.EventType, "url", redact(rawURL))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "clipmill-webhook/1")
+	req.Header.Set(HeaderEvent, d.EventType)
+	req.Header.Set(HeaderDelivery, d.ID)
+	req.Header.Set(HeaderSignature, Sign(s.Secret, d.Body, time.Now().Unix()))
 
 	// A 301/302 would turn the POST into a bodiless GET that answers 200
 	// and looks delivered; treat redirects as the receiver's error instead.
 	client := *s.Client
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-
-	for attempt := 1; ; attempt++ {
-		retry, retryAfter, err := s.send(ctx, &client, rawURL, id, event.EventType, body)
-		if err == nil {
-			log.Info("webhook delivered", "attempt", attempt)
-			return nil
-		}
-		if !retry || attempt > len(backoff) {
-			log.Warn("webhook failed, giving up", "attempt", attempt, "err", err)
-			return fmt.Errorf("webhook: delivery %s failed after %d attempt(s): %w", id, attempt, err)
-		}
-		wait := backoff[attempt-1]
-		if retryAfter > wait {
-			limit := wait
-			if attempt < len(backoff) {
-				limit = backoff[attempt]
-			}
-			wait = min(retryAfter, limit)
-		}
-		log.Warn("webhook attempt failed, will retry", "attempt", attempt, "err", err, "retry_in", wait)
-		if clock.Sleep(ctx, wait) != nil {
-			return fmt.Errorf("webhook: delivery %s abandoned after %d attempt(s): %w (last error: %v)", id, attempt, context.Cause(ctx), err)
-		}
-	}
-}
-
-// send makes one attempt. It reports whether a retry may help and how long
-// the receiver asked us to wait.
-func (s *Sender) send(ctx context.Context, c *http.Client, rawURL, id, eventType string, body []byte) (retry bool, retryAfter time.Duration, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
-	if err != nil {
-		return false, 0, redactErr(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "clipmill-webhook/1")
-	req.Header.Set(HeaderEvent, eventType)
-	req.Header.Set(HeaderDelivery, id)
-	req.Header.Set(HeaderSignature, Sign(s.Secret, body, time.Now().Unix()))
-
-	resp, err := c.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		// A refused destination stays refused; a cancelled ctx is final.
-		return !errors.Is(err, netguard.ErrBlocked) && ctx.Err() == nil, 0, redactErr(err)
+		return &SendError{Err: redactErr(err), Retry: !errors.Is(err, netguard.ErrBlocked) && ctx.Err() == nil}
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // so the connection can be reused
@@ -174,14 +140,166 @@ func (s *Sender) send(ctx context.Context, c *http.Client, rawURL, id, eventType
 	code := resp.StatusCode
 	switch {
 	case code >= 200 && code < 300:
-		return false, 0, nil
+		return nil
 	case code == http.StatusTooManyRequests || code >= 500:
-		return true, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), fmt.Errorf("receiver answered %s", resp.Status)
+		return &SendError{Err: fmt.Errorf("receiver answered %s", resp.Status), Retry: true,
+			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	case code >= 300 && code < 400:
-		return false, 0, fmt.Errorf("receiver answered %s (redirects are not followed)", resp.Status)
+		return &SendError{Err: fmt.Errorf("receiver answered %s (redirects are not followed)", resp.Status)}
 	default:
-		return false, 0, fmt.Errorf("receiver answered %s", resp.Status)
+		return &SendError{Err: fmt.Errorf("receiver answered %s", resp.Status)}
 	}
+}
+
+// Queue is the outbox in the store.
+type Queue interface {
+	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.Delivery, error)
+	RetryDelivery(ctx context.Context, id string, at time.Time, lastErr string) error
+	DeleteDelivery(ctx context.Context, id string) error
+}
+
+// Outbox sends the deliveries queued in the store, a few at a time, and
+// schedules each failed one's next attempt in the store: a stopped server
+// leaves them there, and the next start goes on where it stopped.
+type Outbox struct {
+	Queue  Queue
+	Sender *Sender
+	// Backoff lists the waits after each failed attempt; nil means
+	// DefaultBackoff. After the last, the delivery is given up.
+	Backoff []time.Duration
+	// Workers is how many deliveries are sent at once; default 4.
+	Workers int
+	// Lease is how long a claimed delivery is hidden from other claims:
+	// longer than an attempt can take (the client's timeout); default 2
+	// minutes. A process that dies mid-attempt is retried after it.
+	Lease time.Duration
+	// Poll is how often the store is asked for due deliveries; default 1 s.
+	Poll time.Duration
+	Log  *slog.Logger // nil discards
+
+	once sync.Once
+	wake chan struct{}
+}
+
+func (o *Outbox) init() {
+	o.once.Do(func() { o.wake = make(chan struct{}, 1) })
+}
+
+// Notify says a delivery was queued, so it goes out without waiting for
+// the next poll.
+func (o *Outbox) Notify() {
+	o.init()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends deliveries until ctx ends, then waits for the attempts in
+// flight to stop. An attempt cut off by ctx is due again at once.
+func (o *Outbox) Run(ctx context.Context) {
+	o.init()
+	workers, lease, poll := cmp.Or(o.Workers, 4), cmp.Or(o.Lease, 2*time.Minute), cmp.Or(o.Poll, time.Second)
+	free := make(chan struct{}, workers) // a token per worker
+	for range workers {
+		free <- struct{}{}
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	for {
+		// Claim only as many as there are free workers: a claimed delivery
+		// waiting for a worker would sit out its lease.
+		n := len(free)
+		ds, err := o.Queue.ClaimDeliveries(ctx, time.Now(), lease, n)
+		if err != nil && ctx.Err() == nil {
+			o.log().Error("webhook outbox: claim deliveries", "err", err)
+		}
+		for _, d := range ds {
+			<-free
+			wg.Go(func() {
+				defer func() { free <- struct{}{}; o.Notify() }()
+				o.attempt(ctx, d)
+			})
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.wake:
+		case <-tick.C:
+		}
+		if len(free) == 0 { // all busy: wait for one to finish
+			select {
+			case <-ctx.Done():
+				return
+			case <-o.wake:
+			}
+		}
+	}
+}
+
+func (o *Outbox) log() *slog.Logger {
+	if o.Log != nil {
+		return o.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// attempt sends d once and records what comes of it.
+func (o *Outbox) attempt(ctx context.Context, d *store.Delivery) {
+	log := o.log().With("delivery", d.ID, "job", d.JobID, "event", d.EventType, "url", redact(d.URL), "attempt", d.Attempts)
+	err := o.Sender.Send(ctx, d)
+	bg := context.WithoutCancel(ctx) // the outcome is stored even at shutdown
+	switch wait, retry := o.next(d.Attempts, err); {
+	case err == nil:
+		log.Info("webhook delivered")
+		if err := o.Queue.DeleteDelivery(bg, d.ID); err != nil {
+			log.Error("webhook outbox: delete delivery", "err", err)
+		}
+	case ctx.Err() != nil:
+		// Stopping: the attempt does not count against the receiver, and
+		// the next start sends it at once.
+		if err := o.Queue.RetryDelivery(bg, d.ID, time.Now(), "interrupted by shutdown"); err != nil {
+			log.Error("webhook outbox: release delivery", "err", err)
+		}
+	case !retry:
+		log.Warn("webhook failed, giving up", "err", err)
+		if err := o.Queue.DeleteDelivery(bg, d.ID); err != nil {
+			log.Error("webhook outbox: delete delivery", "err", err)
+		}
+	default:
+		log.Warn("webhook attempt failed, will retry", "err", err, "retry_in", wait)
+		if err := o.Queue.RetryDelivery(bg, d.ID, time.Now().Add(wait), err.Error()); err != nil {
+			log.Error("webhook outbox: schedule retry", "err", err)
+		}
+	}
+}
+
+// next says how long to wait after the attempt-th attempt failed with err,
+// and whether to try again at all. A Retry-After may lengthen a wait, up
+// to the next backoff step, never shorten it.
+func (o *Outbox) next(attempt int, err error) (time.Duration, bool) {
+	var se *SendError
+	if err == nil || !errors.As(err, &se) || !se.Retry {
+		return 0, false
+	}
+	backoff := o.Backoff
+	if backoff == nil {
+		backoff = DefaultBackoff
+	}
+	if attempt < 1 || attempt > len(backoff) {
+		return 0, false
+	}
+	wait := backoff[attempt-1]
+	if se.RetryAfter > wait {
+		limit := wait
+		if attempt < len(backoff) {
+			limit = backoff[attempt]
+		}
+		wait = min(se.RetryAfter, limit)
+	}
+	return wait, true
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP date; 0 if absent or bad.

@@ -3,12 +3,14 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +18,8 @@ import (
 
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/netguard"
+	"github.com/clipmill/clipmill/internal/store"
+	"github.com/clipmill/clipmill/internal/store/sqlite"
 )
 
 var secret = []byte("whsec_test")
@@ -125,7 +129,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 }
 
 // check asserts the number of attempts, that each was signed and
-// well-formed, and that all carried one delivery id.
+// well-formed, and that all carried one event id.
 func (r *receiver) check(attempts int) {
 	r.t.Helper()
 	r.mu.Lock()
@@ -143,12 +147,123 @@ func (r *receiver) check(attempts int) {
 	}
 }
 
-func (r *receiver) sender(backoff ...time.Duration) *Sender {
+func (r *receiver) sender() *Sender {
 	p := netguard.Policy{AllowHosts: []string{r.srv.Listener.Addr().String()}, AllowHTTP: true}
+	return &Sender{Client: p.Client(5 * time.Second), Secret: secret}
+}
+
+func (r *receiver) attempts() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.times)
+}
+
+// testStore is an outbox in a SQLite file.
+type testStore struct {
+	*sqlite.Store
+	path string
+}
+
+func newStore(t *testing.T) *testStore {
+	path := filepath.Join(t.TempDir(), "clipmill.db")
+	st, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return &testStore{st, path}
+}
+
+// queue adds a delivery of event() to url, due now, as the worker does.
+func (st *testStore) queue(t *testing.T, id, url string) {
+	t.Helper()
+	body, _ := json.Marshal(event())
+	job := &store.Job{ID: "job-" + id, Resource: clipping.Job{ID: "job-" + id, Status: clipping.JobRunning}}
+	if err := st.CreateJob(t.Context(), job); err != nil {
+		t.Fatal(err)
+	}
+	_, err := st.UpdateJobNotify(t.Context(), job.ID, func(j *store.Job) (*store.Delivery, error) {
+		j.Resource.Status = clipping.JobCompleted
+		return &store.Delivery{ID: id, JobID: j.ID, URL: url, EventType: clipping.EventSuccess, Body: body,
+			NextAt: time.Now(), CreatedAt: time.Now()}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// row is a delivery as stored, read without claiming it.
+type row struct {
+	attempts  int
+	nextAt    time.Time
+	lastError string
+}
+
+func (st *testStore) rows(t *testing.T) map[string]row {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+st.path+"?_pragma=query_only(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rs, err := db.Query(`SELECT id, attempts, next_at, last_error FROM outbox`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	out := map[string]row{}
+	for rs.Next() {
+		var (
+			id string
+			r  row
+			us int64
+		)
+		if err := rs.Scan(&id, &r.attempts, &us, &r.lastError); err != nil {
+			t.Fatal(err)
+		}
+		r.nextAt = time.UnixMicro(us)
+		out[id] = r
+	}
+	return out
+}
+
+// settle waits until the outbox is empty.
+func (st *testStore) settle(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(st.rows(t)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the outbox did not empty: %v", st.rows(t))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// runningOutbox is an Outbox running until stop or the end of the test.
+type runningOutbox struct {
+	*Outbox
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (o *runningOutbox) stop() {
+	o.cancel()
+	<-o.done
+}
+
+func runOutbox(t *testing.T, st *testStore, s *Sender, log *slog.Logger, backoff ...time.Duration) *runningOutbox {
 	if backoff == nil {
 		backoff = []time.Duration{}
 	}
-	return &Sender{Client: p.Client(5 * time.Second), Secret: secret, Backoff: backoff}
+	ctx, cancel := context.WithCancel(context.Background())
+	o := &runningOutbox{Outbox: &Outbox{Queue: st, Sender: s, Backoff: backoff, Poll: 5 * time.Millisecond, Log: log},
+		cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(o.done)
+		o.Run(ctx)
+	}()
+	t.Cleanup(o.stop)
+	return o
 }
 
 func event() clipping.WebhookEvent {
@@ -160,31 +275,36 @@ func event() clipping.WebhookEvent {
 
 func TestDeliver(t *testing.T) {
 	r := newReceiver(t, status(http.StatusNoContent))
-	if err := r.sender().Deliver(context.Background(), r.srv.URL+"/hook", event()); err != nil {
-		t.Fatal(err)
-	}
+	st := newStore(t)
+	st.queue(t, "evt_1", r.srv.URL+"/hook")
+	runOutbox(t, st, r.sender(), nil)
+	st.settle(t)
 	r.check(1)
-	if ev := r.events[0]; ev.EventData.ID != "job_1" || *ev.EventData.CallbackID != "cb-42" {
-		t.Errorf("receiver got %+v", ev)
+	if ev := r.events[0]; ev.EventData.ID != "job_1" || *ev.EventData.CallbackID != "cb-42" || r.ids[0] != "evt_1" {
+		t.Errorf("receiver got %+v with id %q", ev, r.ids[0])
 	}
 }
 
 func TestRetryThenSuccess(t *testing.T) {
 	r := newReceiver(t, status(500), status(503), status(200))
-	s := r.sender(time.Millisecond, time.Millisecond, time.Millisecond)
-	if err := s.Deliver(context.Background(), r.srv.URL, event()); err != nil {
-		t.Fatal(err)
-	}
+	st := newStore(t)
+	st.queue(t, "evt_1", r.srv.URL)
+	runOutbox(t, st, r.sender(), nil, time.Millisecond, time.Millisecond, time.Millisecond)
+	st.settle(t)
 	r.check(3)
 }
 
 func TestGivesUp(t *testing.T) {
 	r := newReceiver(t, status(502))
-	err := r.sender(time.Millisecond, time.Millisecond).Deliver(context.Background(), r.srv.URL, event())
-	if err == nil || !strings.Contains(err.Error(), "502") {
-		t.Fatalf("got %v, want the last status", err)
-	}
+	st := newStore(t)
+	var logs syncBuffer
+	st.queue(t, "evt_1", r.srv.URL)
+	runOutbox(t, st, r.sender(), slog.New(slog.NewTextHandler(&logs, nil)), time.Millisecond, time.Millisecond)
+	st.settle(t)
 	r.check(3)
+	if !strings.Contains(logs.String(), "giving up") || !strings.Contains(logs.String(), "502") {
+		t.Errorf("logs:\n%s", logs.String())
+	}
 }
 
 func TestNoRetryOn4xxOrRedirect(t *testing.T) {
@@ -194,11 +314,55 @@ func TestNoRetryOn4xxOrRedirect(t *testing.T) {
 	}
 	for _, answer := range []func(http.ResponseWriter){status(400), status(404), redirect} {
 		r := newReceiver(t, answer, status(200))
-		err := r.sender(time.Millisecond, time.Millisecond).Deliver(context.Background(), r.srv.URL, event())
-		if err == nil {
-			t.Fatal("got nil, want an error")
-		}
+		st := newStore(t)
+		st.queue(t, "evt_1", r.srv.URL)
+		runOutbox(t, st, r.sender(), nil, time.Millisecond, time.Millisecond)
+		st.settle(t)
 		r.check(1)
+	}
+}
+
+// next's waits: the backoff, lengthened by Retry-After up to the next
+// step; nothing after the last step or a final answer.
+func TestNextWait(t *testing.T) {
+	o := &Outbox{Backoff: []time.Duration{time.Millisecond, 5 * time.Second}}
+	retry := func(after time.Duration) error {
+		return &SendError{Err: errors.New("503"), Retry: true, RetryAfter: after}
+	}
+	for _, c := range []struct {
+		attempt int
+		err     error
+		want    time.Duration
+		ok      bool
+	}{
+		{1, retry(0), time.Millisecond, true},
+		{1, retry(time.Second), time.Second, true},   // lengthened
+		{1, retry(time.Hour), 5 * time.Second, true}, // up to the next step
+		{2, retry(time.Hour), 5 * time.Second, true}, // the last step caps itself
+		{2, retry(time.Millisecond), 5 * time.Second, true},
+		{3, retry(0), 0, false},                           // out of steps
+		{1, &SendError{Err: errors.New("404")}, 0, false}, // final
+		{1, nil, 0, false},
+	} {
+		got, ok := o.next(c.attempt, c.err)
+		if got != c.want || ok != c.ok {
+			t.Errorf("next(%d, %v) = %v, %v; want %v, %v", c.attempt, c.err, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+// The default retries back off, and their last comes within the day
+// after the first attempt, but not much before its end.
+func TestDefaultBackoffSpansADay(t *testing.T) {
+	var total time.Duration
+	for i, d := range DefaultBackoff {
+		total += d
+		if i > 0 && d < DefaultBackoff[i-1] {
+			t.Errorf("wait %d (%v) is shorter than the one before", i, d)
+		}
+	}
+	if total < 23*time.Hour+30*time.Minute || total > 24*time.Hour {
+		t.Errorf("the default retries span %v, want the 24 hours after the first attempt", total)
 	}
 }
 
@@ -209,25 +373,15 @@ func TestRetryAfter(t *testing.T) {
 			w.WriteHeader(http.StatusTooManyRequests)
 		}
 	}
-
 	// Retry-After: 1 lengthens a 1 ms wait to 1 s (the next step, 5 s, allows it).
 	r := newReceiver(t, tooMany("1"), status(200))
-	if err := r.sender(time.Millisecond, 5*time.Second).Deliver(context.Background(), r.srv.URL, event()); err != nil {
-		t.Fatal(err)
-	}
+	st := newStore(t)
+	st.queue(t, "evt_1", r.srv.URL)
+	runOutbox(t, st, r.sender(), nil, time.Millisecond, 5*time.Second)
+	st.settle(t)
 	r.check(2)
 	if gap := r.times[1].Sub(r.times[0]); gap < 900*time.Millisecond || gap > 4*time.Second {
 		t.Errorf("waited %s, want about 1s", gap)
-	}
-
-	// Retry-After: 3600 is capped at the next backoff step, 50 ms.
-	r = newReceiver(t, tooMany("3600"), status(200))
-	if err := r.sender(time.Millisecond, 50*time.Millisecond).Deliver(context.Background(), r.srv.URL, event()); err != nil {
-		t.Fatal(err)
-	}
-	r.check(2)
-	if gap := r.times[1].Sub(r.times[0]); gap < 40*time.Millisecond || gap > 2*time.Second {
-		t.Errorf("waited %s, want about 50ms", gap)
 	}
 }
 
@@ -249,30 +403,47 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 }
 
-func TestCancelStopsRetries(t *testing.T) {
-	r := newReceiver(t, status(500))
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		for {
-			r.mu.Lock()
-			n := len(r.times)
-			r.mu.Unlock()
-			if n > 0 {
-				cancel()
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}()
-	start := time.Now()
-	err := r.sender(time.Hour).Deliver(ctx, r.srv.URL, event())
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("got %v, want context.Canceled", err)
+// A stopped outbox keeps its deliveries: one waiting for its retry keeps
+// its schedule, and one cut off mid-attempt is due again at once. The
+// next outbox on the store delivers both, under their first event ids.
+func TestStopKeepsDeliveries(t *testing.T) {
+	release := make(chan struct{})
+	hang := func(w http.ResponseWriter) { <-release }
+	r := newReceiver(t, status(500), hang, status(200))
+	defer close(release)
+	st := newStore(t)
+	st.queue(t, "evt_retry", r.srv.URL+"/a")
+	o := runOutbox(t, st, r.sender(), nil, 300*time.Millisecond)
+	for r.attempts() < 1 {
+		time.Sleep(time.Millisecond)
 	}
+	st.queue(t, "evt_hang", r.srv.URL+"/b")
+	o.Notify()
+	for r.attempts() < 2 { // the second is hanging now
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	o.stop()
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("took %s to stop", d)
 	}
-	r.check(1)
+	rows := st.rows(t)
+	if len(rows) != 2 || rows["evt_retry"].attempts != 1 || rows["evt_hang"].attempts != 1 ||
+		rows["evt_hang"].nextAt.After(time.Now()) || !rows["evt_retry"].nextAt.After(start) {
+		t.Fatalf("after stopping: %+v", rows)
+	}
+
+	runOutbox(t, st, r.sender(), nil, 300*time.Millisecond)
+	st.settle(t)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	got := map[string]int{}
+	for _, id := range r.ids {
+		got[id]++
+	}
+	if len(r.ids) != 4 || got["evt_retry"] != 2 || got["evt_hang"] != 2 {
+		t.Fatalf("event ids seen: %v", r.ids)
+	}
 }
 
 func TestNetworkErrorRetried(t *testing.T) {
@@ -283,54 +454,74 @@ func TestNetworkErrorRetried(t *testing.T) {
 		}
 	}
 	r := newReceiver(t, hangUp, status(200))
-	if err := r.sender(time.Millisecond).Deliver(context.Background(), r.srv.URL, event()); err != nil {
-		t.Fatal(err)
-	}
+	st := newStore(t)
+	st.queue(t, "evt_1", r.srv.URL)
+	runOutbox(t, st, r.sender(), nil, time.Millisecond)
+	st.settle(t)
 	r.check(2)
 }
 
 func TestBlockedNotRetried(t *testing.T) {
 	r := newReceiver(t, status(200))
-	s := r.sender(time.Millisecond, time.Millisecond)
+	s := r.sender()
 	s.Client = netguard.Policy{AllowHTTP: true}.Client(5 * time.Second) // 127.0.0.1 not allowed
-	err := s.Deliver(context.Background(), r.srv.URL, event())
-	if !errors.Is(err, netguard.ErrBlocked) {
-		t.Fatalf("got %v, want ErrBlocked", err)
+	err := s.Send(t.Context(), &store.Delivery{ID: "evt_1", URL: r.srv.URL, Body: []byte("{}")})
+	var se *SendError
+	if !errors.Is(err, netguard.ErrBlocked) || !errors.As(err, &se) || se.Retry {
+		t.Fatalf("got %v, want a final ErrBlocked", err)
 	}
 	r.check(0)
 }
 
 func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	r := newReceiver(t, status(500))
-	var logs bytes.Buffer
-	s := r.sender(time.Millisecond)
-	s.Log = slog.New(slog.NewTextHandler(&logs, nil))
-	err := s.Deliver(context.Background(), r.srv.URL+"/hooks/T0KENPATH?token=s3cr3tquery", event())
-	if err == nil {
-		t.Fatal("want an error")
-	}
+	var logs syncBuffer
+	st := newStore(t)
+	st.queue(t, "evt_1", r.srv.URL+"/hooks/T0KENPATH?token=s3cr3tquery")
 	// A network error's text (*url.Error) carries the URL too.
-	s.Client = netguard.Policy{AllowHosts: []string{"127.0.0.1:1"}, AllowHTTP: true}.Client(5 * time.Second)
-	err2 := s.Deliver(context.Background(), "http://127.0.0.1:1/hooks/T0KENPATH?token=s3cr3tquery", event())
-	if err2 == nil {
-		t.Fatal("want an error from a closed port")
+	st.queue(t, "evt_2", "http://127.0.0.1:1/hooks/T0KENPATH?token=s3cr3tquery")
+	s := r.sender()
+	s.Client = netguard.Policy{AllowHosts: []string{r.srv.Listener.Addr().String(), "127.0.0.1:1"}, AllowHTTP: true}.Client(5 * time.Second)
+	runOutbox(t, st, s, slog.New(slog.NewTextHandler(&logs, nil)), time.Millisecond)
+	st.settle(t)
+	if !strings.Contains(logs.String(), "retry") || !strings.Contains(logs.String(), "giving up") {
+		t.Errorf("expected retry logs, got:\n%s", logs.String())
 	}
-	all := logs.String() + err.Error() + err2.Error()
 	for _, leak := range []string{"s3cr3tquery", "T0KENPATH", string(secret)} {
-		if strings.Contains(all, leak) {
-			t.Errorf("%q leaked into:\n%s", leak, all)
+		if strings.Contains(logs.String(), leak) {
+			t.Errorf("%q leaked into:\n%s", leak, logs.String())
 		}
 	}
-	if !strings.Contains(logs.String(), "retry") {
-		t.Errorf("expected retry logs, got:\n%s", logs.String())
+	err := s.Send(t.Context(), &store.Delivery{ID: "evt_3", URL: "http://127.0.0.1:1/hooks/T0KENPATH?token=s3cr3tquery"})
+	if err == nil || strings.Contains(err.Error(), "T0KENPATH") || strings.Contains(err.Error(), "s3cr3tquery") {
+		t.Errorf("error %v", err)
 	}
 }
 
 func TestSenderNeedsClientAndSecret(t *testing.T) {
-	if err := (&Sender{Secret: secret}).Deliver(context.Background(), "https://example.com/", event()); err == nil {
+	d := &store.Delivery{ID: "evt_1", URL: "https://example.com/"}
+	if err := (&Sender{Secret: secret}).Send(t.Context(), d); err == nil {
 		t.Error("no client: want an error")
 	}
-	if err := (&Sender{Client: http.DefaultClient}).Deliver(context.Background(), "https://example.com/", event()); err == nil {
+	if err := (&Sender{Client: http.DefaultClient}).Send(t.Context(), d); err == nil {
 		t.Error("no secret: want an error")
 	}
+}
+
+// syncBuffer is a bytes.Buffer for logs written from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -1,12 +1,14 @@
 // Package worker runs the server's queued clipping jobs on a bounded pool:
 // it claims pending jobs from the store, runs the engine with a deadline,
-// writes progress and each clip as it renders, and sends the job's webhook
-// when it ends. At start-up it recovers jobs that a stopped process left
-// running, so no job stays running forever.
+// writes progress and each clip as it renders, and queues the job's
+// webhook in the store's outbox when it ends. At start-up it recovers jobs
+// that a stopped process left running, so no job stays running forever.
 package worker
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,10 +22,8 @@ import (
 	"github.com/clipmill/clipmill/internal/store"
 )
 
-// Notifier delivers a finished job's webhook.
-type Notifier interface {
-	Deliver(ctx context.Context, url string, event clipping.WebhookEvent) error
-}
+// Waker is told when a webhook was queued, so it goes out at once.
+type Waker interface{ Notify() }
 
 // Pool runs jobs.
 type Pool struct {
@@ -36,9 +36,10 @@ type Pool struct {
 	// MaxAttempts bounds how often a job interrupted by a restart is run
 	// again; default 2.
 	MaxAttempts int
-	// Webhooks sends callbacks; nil sends none. Present signs the job's
-	// file URLs for the webhook body.
-	Webhooks Notifier
+	// Webhooks is woken when a job's webhook joins the outbox; nil: the
+	// outbox finds it at its next poll. Present signs the job's file URLs
+	// for the webhook body.
+	Webhooks Waker
 	Present  func(clipping.Job) clipping.Job
 	Log      *slog.Logger
 
@@ -105,30 +106,37 @@ func (p *Pool) recover(ctx context.Context) error {
 	}
 	for _, j := range jobs {
 		retry := j.Attempts < maxAttempts
-		_, err := p.Store.UpdateJob(ctx, j.ID, func(j *store.Job) error {
+		_, err := p.Store.UpdateJobNotify(ctx, j.ID, func(j *store.Job) (*store.Delivery, error) {
 			if retry {
 				j.Resource.Status = clipping.JobPending
 				j.Resource.Progress = 0
 				j.Resource.Clips = []clipping.Clip{}
-				return nil
+				return nil, nil
 			}
 			j.Resource.Status = clipping.JobFailed
 			j.Resource.FailureMessage = clipping.Ptr(fmt.Sprintf(
 				"The server stopped while the job was running, %d times; it was not started again.", j.Attempts))
-			return nil
+			return p.delivery(j)
 		})
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("recover job %s: %w", j.ID, err)
 		}
 		if retry {
-			os.RemoveAll(filepath.Join(p.DataDir, "jobs", j.ID))
+			p.removeFiles(j.ID)
 			p.log().Warn("re-running a job interrupted by a restart", "job", j.ID, "attempt", j.Attempts+1)
 		} else {
 			p.log().Error("failing a job interrupted by restarts", "job", j.ID, "attempts", j.Attempts)
-			p.notify(ctx, j.ID)
+			p.wakeWebhooks()
 		}
 	}
 	return nil
+}
+
+// removeFiles deletes a job's folder: its clips, thumbnails and captions.
+func (p *Pool) removeFiles(id string) {
+	if err := os.RemoveAll(filepath.Join(p.DataDir, "jobs", id)); err != nil {
+		p.log().Error("remove job files", "job", id, "err", err)
+	}
 }
 
 func (p *Pool) loop(ctx context.Context) {
@@ -186,17 +194,20 @@ func (p *Pool) run(parent context.Context, j *store.Job) {
 	// error's: a failing step can report "canceled" for steps it stopped.
 	if errors.Is(ctx.Err(), context.Canceled) {
 		log.Info("job cancelled") // deleted by its owner
-		os.RemoveAll(filepath.Join(p.DataDir, "jobs", j.ID))
+		p.removeFiles(j.ID)
 		return
 	}
 	failure := ""
 	if err != nil {
 		failure = engine.FailureMessage(err)
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
 			failure = fmt.Sprintf("The job took longer than its deadline of %v and was stopped.", timeout)
+		case errors.Is(err, errAssetGone):
+			failure = "The source asset was deleted before the job ran."
 		}
 	}
-	_, uerr := p.Store.UpdateJob(context.WithoutCancel(ctx), j.ID, func(s *store.Job) error {
+	_, uerr := p.Store.UpdateJobNotify(context.WithoutCancel(ctx), j.ID, func(s *store.Job) (*store.Delivery, error) {
 		r := &s.Resource
 		if res != nil {
 			r.Title = nonEmpty(res.Title, r.Title)
@@ -212,14 +223,16 @@ func (p *Pool) run(parent context.Context, j *store.Job) {
 		if err != nil {
 			r.Status = clipping.JobFailed
 			r.FailureMessage = clipping.Ptr(failure)
-			return nil
+		} else {
+			r.Status, r.Progress, r.FailureMessage = clipping.JobCompleted, 100, nil
 		}
-		r.Status, r.Progress, r.FailureMessage = clipping.JobCompleted, 100, nil
-		return nil
+		return p.delivery(s)
 	})
 	switch {
 	case errors.Is(uerr, store.ErrNotFound):
-		return // deleted while it ran
+		log.Info("job deleted while it ran")
+		p.removeFiles(j.ID)
+		return
 	case uerr != nil:
 		log.Error("store job result", "err", uerr)
 		return
@@ -229,8 +242,11 @@ func (p *Pool) run(parent context.Context, j *store.Job) {
 	} else {
 		log.Info("job completed", "clips", len(res.Clips))
 	}
-	p.notify(parent, j.ID)
+	p.wakeWebhooks()
 }
+
+// errAssetGone is a job whose source asset was deleted (or never was).
+var errAssetGone = errors.New("source asset not found")
 
 func nonEmpty(s string, old *string) *string {
 	if s == "" {
@@ -245,6 +261,9 @@ func (p *Pool) runEngine(ctx context.Context, cancel context.CancelFunc, j *stor
 	input := j.Request.Video.URL
 	if j.Request.Video.Type == clipping.VideoAssetID {
 		a, err := p.Store.GetAsset(ctx, j.Owner, j.Request.Video.AssetID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && a.Status != store.AssetReady) {
+			return nil, fmt.Errorf("asset %s: %w", j.Request.Video.AssetID, errAssetGone)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("asset %s: %w", j.Request.Video.AssetID, err)
 		}
@@ -314,14 +333,11 @@ func (e *events) update(fn func(*clipping.Job)) {
 	}
 }
 
-// notify sends the job's webhook, if it asked for one, in the background.
-func (p *Pool) notify(ctx context.Context, id string) {
-	if p.Webhooks == nil {
-		return
-	}
-	j, err := p.Store.GetJob(ctx, "", id)
-	if err != nil || j.Request.CallbackURL == nil {
-		return
+// delivery is the webhook of a job that just ended, if it asked for one:
+// the event, its file URLs signed, under a new event id.
+func (p *Pool) delivery(j *store.Job) (*store.Delivery, error) {
+	if j.Request.CallbackURL == nil {
+		return nil, nil
 	}
 	ev := clipping.WebhookEvent{EventType: clipping.EventSuccess, EventData: j.Resource}
 	if j.Resource.Status != clipping.JobCompleted {
@@ -330,10 +346,17 @@ func (p *Pool) notify(ctx context.Context, id string) {
 	if p.Present != nil {
 		ev.EventData = p.Present(ev.EventData)
 	}
-	url := *j.Request.CallbackURL
-	p.wg.Go(func() {
-		if err := p.Webhooks.Deliver(ctx, url, ev); err != nil {
-			p.log().Warn("webhook not delivered", "job", id, "err", err)
-		}
-	})
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("webhook body: %w", err)
+	}
+	now := time.Now()
+	return &store.Delivery{ID: "evt_" + rand.Text(), JobID: j.ID, URL: *j.Request.CallbackURL, EventType: ev.EventType,
+		Body: body, NextAt: now, CreatedAt: now}, nil
+}
+
+func (p *Pool) wakeWebhooks() {
+	if p.Webhooks != nil {
+		p.Webhooks.Notify()
+	}
 }

@@ -81,6 +81,49 @@ CREATE TABLE assets (
 	created_at INTEGER NOT NULL
 ) STRICT;
 `,
+	// 2: deleted assets, direct uploads and their batches, the webhook
+	// outbox, and in-flight idempotency keys kept alive by their request.
+	`
+ALTER TABLE assets ADD COLUMN name TEXT NOT NULL DEFAULT '';
+ALTER TABLE assets ADD COLUMN status TEXT NOT NULL DEFAULT 'ready';
+ALTER TABLE assets ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';
+ALTER TABLE assets ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assets ADD COLUMN batch_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE assets ADD COLUMN batch_index INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assets ADD COLUMN deleted_at INTEGER;
+-- An asset uploaded before names had a column is named by its file.
+UPDATE assets SET name = replace(path, rtrim(path, replace(path, '/', '')), '');
+CREATE INDEX assets_by_owner ON assets (owner, created_at, id) WHERE deleted_at IS NULL AND status = 'ready';
+CREATE INDEX assets_by_batch ON assets (batch_id, batch_index) WHERE batch_id != '';
+CREATE INDEX assets_to_purge ON assets (deleted_at) WHERE deleted_at IS NOT NULL;
+CREATE INDEX assets_expiring ON assets (expires_at) WHERE status != 'ready';
+CREATE INDEX jobs_to_purge ON jobs (deleted_at) WHERE deleted_at IS NOT NULL;
+
+CREATE TABLE batches (
+	id           TEXT PRIMARY KEY,
+	owner        TEXT NOT NULL,
+	title        TEXT NOT NULL,
+	total        INTEGER NOT NULL,
+	created_at   INTEGER NOT NULL,
+	completed_at INTEGER NOT NULL -- 0 until completion was asked
+) STRICT;
+
+CREATE TABLE outbox (
+	id         TEXT PRIMARY KEY, -- the event id receivers drop duplicates by
+	job_id     TEXT NOT NULL,
+	url        TEXT NOT NULL,
+	event_type TEXT NOT NULL,
+	body       BLOB NOT NULL,
+	attempts   INTEGER NOT NULL,
+	next_at    INTEGER NOT NULL, -- due time; a claim pushes it out by the lease
+	created_at INTEGER NOT NULL,
+	last_error TEXT NOT NULL
+) STRICT;
+CREATE INDEX outbox_due ON outbox (next_at, id);
+
+ALTER TABLE requests ADD COLUMN alive_at INTEGER NOT NULL DEFAULT 0;
+UPDATE requests SET alive_at = created_at;
+`,
 }
 
 // Open opens the database at path, creating the file and the schema if
@@ -223,10 +266,11 @@ func (s *Store) GetJob(ctx context.Context, owner, id string) (*store.Job, error
 	return j, nil
 }
 
-// A cursor is the position of the last job of a page: its created_at and
-// ID, so a page starts right after it however many jobs come and go.
-func encodeCursor(j *store.Job) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(micros(j.CreatedAt), 10) + ":" + j.ID))
+// A cursor is the position of the last record of a page: its created_at
+// and ID, so a page starts right after it however many records come and
+// go.
+func encodeCursor(created time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(micros(created), 10) + ":" + id))
 }
 
 func decodeCursor(c string) (created int64, id string, err error) {
@@ -275,7 +319,7 @@ func (s *Store) ListJobs(ctx context.Context, owner string, limit int, cursor st
 		return jobs, "", nil
 	}
 	jobs = jobs[:limit]
-	return jobs, encodeCursor(jobs[limit-1]), nil
+	return jobs, encodeCursor(jobs[limit-1].CreatedAt, jobs[limit-1].ID), nil
 }
 
 func (s *Store) queryJobs(ctx context.Context, q string, args ...any) ([]*store.Job, error) {
@@ -296,6 +340,16 @@ func (s *Store) queryJobs(ctx context.Context, q string, args ...any) ([]*store.
 }
 
 func (s *Store) UpdateJob(ctx context.Context, id string, fn func(*store.Job) error) (*store.Job, error) {
+	j, err := s.update(ctx, `WHERE id = ? AND deleted_at IS NULL`, []any{id}, func(j *store.Job) (*store.Delivery, error) {
+		return nil, fn(j)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: update job %s: %w", id, err)
+	}
+	return j, nil
+}
+
+func (s *Store) UpdateJobNotify(ctx context.Context, id string, fn func(*store.Job) (*store.Delivery, error)) (*store.Job, error) {
 	j, err := s.update(ctx, `WHERE id = ? AND deleted_at IS NULL`, []any{id}, fn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: update job %s: %w", id, err)
@@ -305,10 +359,10 @@ func (s *Store) UpdateJob(ctx context.Context, id string, fn func(*store.Job) er
 
 func (s *Store) ClaimJob(ctx context.Context) (*store.Job, error) {
 	j, err := s.update(ctx, `WHERE status = ? AND deleted_at IS NULL ORDER BY created_at, id LIMIT 1`,
-		[]any{string(clipping.JobPending)}, func(j *store.Job) error {
+		[]any{string(clipping.JobPending)}, func(j *store.Job) (*store.Delivery, error) {
 			j.Resource.Status = clipping.JobRunning
 			j.Attempts++
-			return nil
+			return nil, nil
 		})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim job: %w", err)
@@ -317,9 +371,10 @@ func (s *Store) ClaimJob(ctx context.Context) (*store.Job, error) {
 }
 
 // update reads the job that where selects, applies fn and writes it back,
-// in one transaction that holds the write lock from the start: no other
-// connection or process can change the job in between.
-func (s *Store) update(ctx context.Context, where string, args []any, fn func(*store.Job) error) (*store.Job, error) {
+// with the delivery fn returns if any, in one transaction that holds the
+// write lock from the start: no other connection or process can change
+// the job in between.
+func (s *Store) update(ctx context.Context, where string, args []any, fn func(*store.Job) (*store.Delivery, error)) (*store.Job, error) {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -330,7 +385,8 @@ func (s *Store) update(ctx context.Context, where string, args []any, fn func(*s
 		return nil, err
 	}
 	id, owner, created := j.ID, j.Owner, j.CreatedAt
-	if err := fn(j); err != nil {
+	d, err := fn(j)
+	if err != nil {
 		return nil, err
 	}
 	j.ID, j.Owner, j.CreatedAt = id, owner, created
@@ -344,6 +400,11 @@ func (s *Store) update(ctx context.Context, where string, args []any, fn func(*s
 		string(j.Resource.Status), req, res, j.Attempts, micros(j.UpdatedAt), j.ID)
 	if err != nil {
 		return nil, err
+	}
+	if d != nil {
+		if err := addDelivery(ctx, tx, d); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
@@ -394,14 +455,15 @@ func (s *Store) begin(ctx context.Context, scope, bodyHash string, now time.Time
 	defer tx.Rollback()
 	expired, abandoned := micros(now.Add(-ttl)), micros(now.Add(-stale))
 	// Insert the key, or take over its expired or abandoned record, in one
-	// statement: of two callers, only one can do either.
-	res, err := tx.ExecContext(ctx, `INSERT INTO requests (scope, state, body_hash, status, body, created_at)
-		VALUES (?, ?, ?, 0, NULL, ?)
+	// statement: of two callers, only one can do either. An in-flight
+	// record is abandoned when its request stopped touching it.
+	res, err := tx.ExecContext(ctx, `INSERT INTO requests (scope, state, body_hash, status, body, created_at, alive_at)
+		VALUES (?1, ?2, ?3, 0, NULL, ?4, ?4)
 		ON CONFLICT (scope) DO UPDATE SET
 			state = excluded.state, body_hash = excluded.body_hash, status = 0, body = NULL,
-			created_at = excluded.created_at
-		WHERE requests.created_at <= ? OR (requests.state = ? AND requests.created_at <= ?)`,
-		scope, inFlight, bodyHash, micros(now), expired, inFlight, abandoned)
+			created_at = excluded.created_at, alive_at = excluded.alive_at
+		WHERE requests.created_at <= ?5 OR (requests.state = ?2 AND requests.alive_at <= ?6)`,
+		scope, inFlight, bodyHash, micros(now), expired, abandoned)
 	if err != nil {
 		return store.Replay{}, err
 	}
@@ -462,6 +524,15 @@ func (s *Store) FinishRequest(ctx context.Context, scope string, status int, bod
 	return nil
 }
 
+func (s *Store) TouchRequest(ctx context.Context, scope string, now time.Time) error {
+	_, err := s.write.ExecContext(ctx, `UPDATE requests SET alive_at = max(alive_at, ?) WHERE scope = ? AND state = ?`,
+		micros(now), scope, inFlight)
+	if err != nil {
+		return fmt.Errorf("sqlite: touch request: %w", err)
+	}
+	return nil
+}
+
 func (s *Store) AbandonRequest(ctx context.Context, scope string) error {
 	// Only a key in flight: a stored answer stays until it expires.
 	_, err := s.write.ExecContext(ctx, `DELETE FROM requests WHERE scope = ? AND state = ?`, scope, inFlight)
@@ -469,31 +540,4 @@ func (s *Store) AbandonRequest(ctx context.Context, scope string) error {
 		return fmt.Errorf("sqlite: abandon request: %w", err)
 	}
 	return nil
-}
-
-func (s *Store) CreateAsset(ctx context.Context, a *store.Asset) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO assets (id, owner, path, mime_type, size, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, a.ID, a.Owner, a.Path, a.MimeType, a.Size, micros(a.CreatedAt))
-	if err != nil {
-		return fmt.Errorf("sqlite: create asset %s: %w", a.ID, err)
-	}
-	return nil
-}
-
-func (s *Store) GetAsset(ctx context.Context, owner, id string) (*store.Asset, error) {
-	var (
-		a       store.Asset
-		created int64
-	)
-	err := s.read.QueryRowContext(ctx, `SELECT id, owner, path, mime_type, size, created_at FROM assets
-		WHERE id = ?1 AND (?2 = '' OR owner = ?2)`, id, owner).
-		Scan(&a.ID, &a.Owner, &a.Path, &a.MimeType, &a.Size, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = store.ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: get asset %s: %w", id, err)
-	}
-	a.CreatedAt = fromMicros(created)
-	return &a, nil
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -211,6 +212,64 @@ func TestReopen(t *testing.T) {
 	}
 }
 
+// TestMigrateFromVersion1 opens a database made by the first schema, with
+// the rows that version wrote, and finds them all working.
+func TestMigrateFromVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "clipmill.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, q := range []string{
+		migrations[0],
+		`PRAGMA user_version = 1`,
+		fmt.Sprintf(`INSERT INTO assets (id, owner, path, mime_type, size, created_at)
+			VALUES ('a1', 'o', '/data/assets/a1/my talk.mp4', 'video/mp4', 7, %d)`, micros(t0)),
+		fmt.Sprintf(`INSERT INTO requests (scope, state, body_hash, status, body, created_at)
+			VALUES ('flight', 'in_flight', 'h', 0, NULL, %d)`, micros(t0)),
+		fmt.Sprintf(`INSERT INTO jobs (id, owner, status, request, resource, attempts, created_at, updated_at)
+			VALUES ('j1', 'o', 'pending', '{"video":{"type":"asset_id","asset_id":"a1"}}', '{"id":"j1","status":"pending"}', 0, %d, %d)`,
+			micros(t0), micros(t0)),
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	s := open(t, path)
+	defer s.Close()
+	ctx := t.Context()
+	a, err := s.GetAsset(ctx, "o", "a1")
+	if err != nil || a.Name != "my talk.mp4" || a.Status != store.AssetReady || a.Size != 7 {
+		t.Fatalf("old asset: %+v, %v", a, err)
+	}
+	if page, _, err := s.ListAssets(ctx, "o", 10, ""); err != nil || len(page) != 1 {
+		t.Fatalf("ListAssets: %d, %v", len(page), err)
+	}
+	if _, err := s.DeleteAsset(ctx, "o", "a1"); !errors.Is(err, store.ErrInUse) {
+		t.Fatalf("DeleteAsset of an old pending job's source: %v", err)
+	}
+	// The old in-flight key counts as touched when it was made.
+	if r, _ := s.BeginRequest(ctx, "flight", "h", t0.Add(time.Minute), time.Hour, 2*time.Minute); r.State != store.InFlight {
+		t.Errorf("old in-flight key: %v", r.State)
+	}
+	if r, _ := s.BeginRequest(ctx, "flight", "h", t0.Add(3*time.Minute), time.Hour, 2*time.Minute); r.State != store.Started {
+		t.Errorf("old abandoned key: %v", r.State)
+	}
+	_, err = s.UpdateJobNotify(ctx, "j1", func(j *store.Job) (*store.Delivery, error) {
+		j.Resource.Status = clipping.JobCompleted
+		return &store.Delivery{ID: "e1", JobID: "j1", URL: "https://example.com", Body: []byte("{}"), NextAt: t0, CreatedAt: t0}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := s.ClaimDeliveries(ctx, t0, time.Minute, 5); err != nil || len(ds) != 1 {
+		t.Fatalf("outbox after migrating: %d, %v", len(ds), err)
+	}
+}
+
 func TestNewerSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "clipmill.db")
 	s := open(t, path)
@@ -253,6 +312,10 @@ func TestQueryPlans(t *testing.T) {
 		`SELECT id FROM jobs WHERE deleted_at IS NULL AND owner = 'o' AND (created_at, id) < (1, 'x') ORDER BY created_at DESC, id DESC LIMIT 11`,
 		`SELECT id FROM jobs WHERE deleted_at IS NULL AND (created_at, id) < (1, 'x') ORDER BY created_at DESC, id DESC LIMIT 11`,
 		`SELECT id FROM jobs WHERE status = 'pending' AND deleted_at IS NULL ORDER BY created_at, id LIMIT 1`,
+		`SELECT id FROM assets WHERE deleted_at IS NULL AND status = 'ready' AND owner = 'o' AND (created_at, id) < (1, 'x') ORDER BY created_at DESC, id DESC LIMIT 11`,
+		`SELECT id FROM outbox WHERE next_at <= 5 ORDER BY next_at, id LIMIT 4`,
+		`SELECT id FROM jobs WHERE deleted_at IS NOT NULL AND deleted_at <= 5`,
+		`SELECT id FROM assets WHERE batch_id = 'b' AND batch_id != '' AND deleted_at IS NULL ORDER BY batch_index`,
 	} {
 		rows, err := s.read.Query("EXPLAIN QUERY PLAN " + q)
 		if err != nil {

@@ -12,7 +12,8 @@
 //     ascending;
 //   - UpdateJob and ClaimJob set UpdatedAt; ID, Owner and CreatedAt never
 //     change after CreateJob;
-//   - AbandonRequest only forgets an in-flight key, never a stored answer.
+//   - AbandonRequest only forgets an in-flight key, never a stored answer;
+//   - ListAssets orders as ListJobs does.
 package storetest
 
 import (
@@ -21,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,7 +61,16 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RequestAbandon", testRequestAbandon},
 		{"RequestScopes", testRequestScopes},
 		{"RequestConcurrent", testRequestConcurrent},
+		{"RequestTouch", testRequestTouch},
 		{"Assets", testAssets},
+		{"AssetList", testAssetList},
+		{"AssetUpdate", testAssetUpdate},
+		{"AssetDelete", testAssetDelete},
+		{"Batches", testBatches},
+		{"Purge", testPurge},
+		{"Outbox", testOutbox},
+		{"OutboxWithJob", testOutboxWithJob},
+		{"OutboxConcurrent", testOutboxConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -812,8 +823,11 @@ func testRequestConcurrent(t *testing.T, s store.Store) {
 }
 
 func testAssets(t *testing.T, s store.Store) {
-	a := &store.Asset{ID: "asset-1", Owner: "owner-a", Path: "/data/assets/asset-1.mp4", MimeType: "video/mp4", Size: 5 << 30, CreatedAt: t0}
-	b := &store.Asset{ID: "asset-2", Owner: "", Path: "/data/assets/asset-2.mov", MimeType: "video/quicktime", Size: 0, CreatedAt: t0.Add(time.Hour)}
+	a := &store.Asset{ID: "asset-1", Owner: "owner-a", Path: "/data/assets/asset-1.mp4", MimeType: "video/mp4", Size: 5 << 30, CreatedAt: t0,
+		Name: "talk ünï.mp4", Status: store.AssetReady}
+	b := &store.Asset{ID: "asset-2", Owner: "", Path: "/data/assets/asset-2.mov", MimeType: "video/quicktime", Size: 0, CreatedAt: t0.Add(time.Hour),
+		Name: "b.mov", Status: store.AssetPending, SHA256: strings.Repeat("ab", 32), ExpiresAt: t0.Add(2 * time.Hour),
+		BatchID: "batch-1", BatchIndex: 7}
 	for _, x := range []*store.Asset{a, b} {
 		if err := s.CreateAsset(t.Context(), x); err != nil {
 			t.Fatalf("CreateAsset(%s): %v", x.ID, err)
@@ -825,14 +839,7 @@ func testAssets(t *testing.T, s store.Store) {
 		if err != nil {
 			t.Fatalf("GetAsset(%q, %s): %v", owner, want.ID, err)
 		}
-		if !sameTime(got.CreatedAt, want.CreatedAt) {
-			t.Errorf("asset %s: CreatedAt = %v, want %v", want.ID, got.CreatedAt, want.CreatedAt)
-		}
-		g, w := *got, *want
-		g.CreatedAt, w.CreatedAt = time.Time{}, time.Time{}
-		if g != w {
-			t.Errorf("GetAsset(%q, %s) = %+v, want %+v", owner, want.ID, g, w)
-		}
+		checkAsset(t, got, want)
 	}
 	check("owner-a", a)
 	check("", a)
@@ -850,6 +857,430 @@ func testAssets(t *testing.T, s store.Store) {
 		t.Error("CreateAsset with a used ID: no error")
 	}
 	check("", b)
+
+	// No status is a ready asset.
+	c := &store.Asset{ID: "asset-3", Owner: "owner-a", Path: "/c", MimeType: "video/mp4", Size: 1, CreatedAt: t0}
+	if err := s.CreateAsset(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetAsset(t.Context(), "", "asset-3"); err != nil || got.Status != store.AssetReady {
+		t.Errorf("an asset made with no status: %+v, %v; want ready", got, err)
+	}
+}
+
+// checkAsset compares two assets, times to the millisecond.
+func checkAsset(t *testing.T, got, want *store.Asset) {
+	t.Helper()
+	if !sameTime(got.CreatedAt, want.CreatedAt) || !sameTime(got.ExpiresAt, want.ExpiresAt) {
+		t.Errorf("asset %s: times %v, %v; want %v, %v", want.ID, got.CreatedAt, got.ExpiresAt, want.CreatedAt, want.ExpiresAt)
+	}
+	g, w := *got, *want
+	g.CreatedAt, w.CreatedAt, g.ExpiresAt, w.ExpiresAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	if g != w {
+		t.Errorf("asset = %+v, want %+v", g, w)
+	}
+}
+
+func newAsset(id, owner string, created time.Time, status store.AssetStatus) *store.Asset {
+	return &store.Asset{ID: id, Owner: owner, Path: "/data/assets/" + id + "/v.mp4", MimeType: "video/mp4", Size: 10,
+		CreatedAt: created, Name: "v.mp4", Status: status}
+}
+
+func createAssets(t *testing.T, s store.Store, assets ...*store.Asset) {
+	t.Helper()
+	for _, a := range assets {
+		if err := s.CreateAsset(t.Context(), a); err != nil {
+			t.Fatalf("CreateAsset(%s): %v", a.ID, err)
+		}
+	}
+}
+
+func assetIDs(assets []*store.Asset) []string {
+	out := make([]string, len(assets))
+	for i, a := range assets {
+		out[i] = a.ID
+	}
+	return out
+}
+
+func testAssetList(t *testing.T, s store.Store) {
+	var want []string
+	for i := range 5 {
+		id := fmt.Sprintf("a%d", i)
+		createAssets(t, s, newAsset(id, "owner-a", t0.Add(time.Duration(i)*time.Second), store.AssetReady))
+		want = append([]string{id}, want...)
+	}
+	// Equal times order by ID; pending uploads and other owners are not listed.
+	createAssets(t, s, newAsset("a5", "owner-a", t0.Add(4*time.Second), store.AssetReady),
+		newAsset("p1", "owner-a", t0.Add(time.Hour), store.AssetPending),
+		newAsset("u1", "owner-a", t0.Add(time.Hour), store.AssetUploaded),
+		newAsset("b1", "owner-b", t0.Add(time.Hour), store.AssetReady))
+	want = append([]string{"a5"}, want...)
+	var got []string
+	cursor := ""
+	for {
+		page, next, err := s.ListAssets(t.Context(), "owner-a", 2, cursor)
+		if err != nil {
+			t.Fatalf("ListAssets: %v", err)
+		}
+		if len(page) > 2 || (next != "" && len(page) != 2) {
+			t.Fatalf("page of %d with next %q", len(page), next)
+		}
+		got = append(got, assetIDs(page)...)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("ListAssets pages = %v, want %v", got, want)
+	}
+	if page, next, err := s.ListAssets(t.Context(), "owner-c", 10, ""); err != nil || len(page) != 0 || next != "" {
+		t.Errorf("ListAssets of an owner with none = %v, %q, %v", assetIDs(page), next, err)
+	}
+	for _, c := range []string{"garbage!", base64.RawURLEncoding.EncodeToString([]byte("no colon"))} {
+		if _, _, err := s.ListAssets(t.Context(), "owner-a", 2, c); !errors.Is(err, store.ErrBadCursor) {
+			t.Errorf("ListAssets(cursor %q) = %v, want ErrBadCursor", c, err)
+		}
+	}
+}
+
+func testAssetUpdate(t *testing.T, s store.Store) {
+	a := newAsset("up", "owner-a", t0, store.AssetPending)
+	a.BatchID, a.BatchIndex, a.ExpiresAt = "batch-1", 3, t0.Add(time.Hour)
+	createAssets(t, s, a)
+	got, err := s.UpdateAsset(t.Context(), "up", func(x *store.Asset) error {
+		x.Status, x.SHA256, x.Size, x.Path, x.MimeType, x.Name = store.AssetUploaded, "beef", 99, "/new", "video/webm", "n.webm"
+		x.ID, x.Owner, x.CreatedAt, x.BatchID, x.BatchIndex = "other", "owner-b", t0.Add(time.Hour), "b2", 9
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateAsset: %v", err)
+	}
+	want := *a
+	want.Status, want.SHA256, want.Size, want.Path, want.MimeType, want.Name = store.AssetUploaded, "beef", 99, "/new", "video/webm", "n.webm"
+	checkAsset(t, got, &want)
+	stored, err := s.GetAsset(t.Context(), "owner-a", "up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAsset(t, stored, &want)
+	_, err = s.UpdateAsset(t.Context(), "up", func(*store.Asset) error { return errors.New("abort") })
+	if err == nil {
+		t.Error("UpdateAsset: fn's error was not returned")
+	}
+	_, err = s.UpdateAsset(t.Context(), "nope", func(*store.Asset) error { return nil })
+	isNotFound(t, "UpdateAsset(unknown)", err)
+}
+
+func testAssetDelete(t *testing.T, s store.Store) {
+	createAssets(t, s, newAsset("src", "owner-a", t0, store.AssetReady), newAsset("other", "owner-a", t0, store.AssetReady))
+	job := newJob("j1", "owner-a", t0)
+	job.Request.Video = clipping.Video{Type: clipping.VideoAssetID, AssetID: "src"}
+	create(t, s, job)
+	for _, st := range []clipping.JobStatus{clipping.JobPending, clipping.JobRunning} {
+		if _, err := s.UpdateJob(t.Context(), "j1", func(j *store.Job) error { j.Resource.Status = st; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DeleteAsset(t.Context(), "owner-a", "src"); !errors.Is(err, store.ErrInUse) {
+			t.Fatalf("DeleteAsset of the source of a %s job = %v, want ErrInUse", st, err)
+		}
+		if _, err := s.GetAsset(t.Context(), "owner-a", "src"); err != nil {
+			t.Fatalf("the refused delete hid the asset: %v", err)
+		}
+	}
+	_, err := s.DeleteAsset(t.Context(), "owner-b", "other")
+	isNotFound(t, "DeleteAsset of another owner's asset", err)
+
+	// A finished job does not hold its source; nor does a deleted one.
+	if _, err := s.UpdateJob(t.Context(), "j1", func(j *store.Job) error { j.Resource.Status = clipping.JobFailed; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	j2 := newJob("j2", "owner-a", t0)
+	j2.Request.Video = clipping.Video{Type: clipping.VideoAssetID, AssetID: "src"}
+	create(t, s, j2)
+	if _, err := s.DeleteJob(t.Context(), "", "j2"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.DeleteAsset(t.Context(), "owner-a", "src")
+	if err != nil || a.ID != "src" || a.Path != "/data/assets/src/v.mp4" {
+		t.Fatalf("DeleteAsset = %+v, %v", a, err)
+	}
+	_, err = s.GetAsset(t.Context(), "", "src")
+	isNotFound(t, "GetAsset after delete", err)
+	_, err = s.DeleteAsset(t.Context(), "", "src")
+	isNotFound(t, "DeleteAsset after delete", err)
+	_, err = s.UpdateAsset(t.Context(), "src", func(*store.Asset) error { return nil })
+	isNotFound(t, "UpdateAsset after delete", err)
+	if page, _, _ := s.ListAssets(t.Context(), "owner-a", 10, ""); !slices.Equal(assetIDs(page), []string{"other"}) {
+		t.Errorf("ListAssets after delete = %v", assetIDs(page))
+	}
+}
+
+func testBatches(t *testing.T, s store.Store) {
+	b := &store.Batch{ID: "batch-1", Owner: "owner-a", Title: "Launch", Total: 3, CreatedAt: t0}
+	var assets []*store.Asset
+	for i := range 3 {
+		a := newAsset(fmt.Sprintf("ba%d", i), "owner-a", t0, store.AssetPending)
+		a.BatchID, a.BatchIndex, a.ExpiresAt = "batch-1", 2-i, t0.Add(time.Hour)
+		assets = append(assets, a)
+	}
+	if err := s.CreateBatch(t.Context(), b, assets); err != nil {
+		t.Fatalf("CreateBatch: %v", err)
+	}
+	got, err := s.GetBatch(t.Context(), "owner-a", "batch-1")
+	if err != nil || got.Title != "Launch" || got.Total != 3 || !sameTime(got.CreatedAt, t0) || !got.CompletedAt.IsZero() {
+		t.Fatalf("GetBatch = %+v, %v", got, err)
+	}
+	_, err = s.GetBatch(t.Context(), "owner-b", "batch-1")
+	isNotFound(t, "GetBatch of another owner", err)
+	_, err = s.GetBatch(t.Context(), "", "nope")
+	isNotFound(t, "GetBatch(unknown)", err)
+	list, err := s.BatchAssets(t.Context(), "batch-1")
+	if err != nil || !slices.Equal(assetIDs(list), []string{"ba2", "ba1", "ba0"}) {
+		t.Fatalf("BatchAssets = %v, %v; want them by index", assetIDs(list), err)
+	}
+	if err := s.CompleteBatch(t.Context(), "batch-1", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CompleteBatch(t.Context(), "batch-1", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetBatch(t.Context(), "", "batch-1"); !sameTime(got.CompletedAt, t0.Add(time.Minute)) {
+		t.Errorf("CompletedAt = %v, want the first completion", got.CompletedAt)
+	}
+	isNotFound(t, "CompleteBatch(unknown)", s.CompleteBatch(t.Context(), "nope", t0))
+	if _, err := s.DeleteAsset(t.Context(), "", "ba1"); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := s.BatchAssets(t.Context(), "batch-1"); !slices.Equal(assetIDs(list), []string{"ba2", "ba0"}) {
+		t.Errorf("BatchAssets after a delete = %v", assetIDs(list))
+	}
+	// A batch fails whole: a used asset ID leaves no batch behind.
+	bad := &store.Batch{ID: "batch-2", Owner: "owner-a", Total: 1, CreatedAt: t0}
+	if err := s.CreateBatch(t.Context(), bad, []*store.Asset{newAsset("ba0", "owner-a", t0, store.AssetPending)}); err == nil {
+		t.Fatal("CreateBatch with a used asset ID: no error")
+	}
+	_, err = s.GetBatch(t.Context(), "", "batch-2")
+	isNotFound(t, "GetBatch of a failed CreateBatch", err)
+}
+
+func testPurge(t *testing.T, s store.Store) {
+	create(t, s, newJob("old", "o", t0), newJob("new", "o", t0), newJob("live", "o", t0))
+	createAssets(t, s, newAsset("a-old", "o", t0, store.AssetReady), newAsset("a-live", "o", t0, store.AssetReady))
+	expired := newAsset("up-expired", "o", t0, store.AssetUploaded)
+	expired.ExpiresAt = time.Now().Add(-2 * time.Hour)
+	fresh := newAsset("up-fresh", "o", t0, store.AssetPending)
+	fresh.ExpiresAt = time.Now().Add(48 * time.Hour)
+	done := newAsset("up-done", "o", t0, store.AssetReady)
+	done.ExpiresAt = t0.Add(time.Minute) // completed: its URL's expiry no longer matters
+	createAssets(t, s, expired, fresh, done)
+	for _, id := range []string{"old", "new"} {
+		if _, err := s.DeleteJob(t.Context(), "", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.DeleteAsset(t.Context(), "", "a-old"); err != nil {
+		t.Fatal(err)
+	}
+	// Deletions are stamped with the store's clock: a cutoff in the past
+	// purges none of them.
+	jobs, assets, err := s.Purge(t.Context(), time.Now().Add(-time.Hour))
+	if err != nil || len(jobs) != 0 || !slices.Equal(assets, []string{"up-expired"}) {
+		t.Fatalf("Purge(an hour ago) = %v, %v, %v; want only the expired upload", jobs, assets, err)
+	}
+	jobs, assets, err = s.Purge(t.Context(), time.Now().Add(time.Second))
+	slices.Sort(jobs)
+	if err != nil || !slices.Equal(jobs, []string{"new", "old"}) || !slices.Equal(assets, []string{"a-old"}) {
+		t.Fatalf("Purge(now) = %v, %v, %v; want the deleted job and asset", jobs, assets, err)
+	}
+	for _, id := range []string{"live"} {
+		get(t, s, "", id)
+	}
+	for _, id := range []string{"a-live", "up-fresh", "up-done"} {
+		if _, err := s.GetAsset(t.Context(), "", id); err != nil {
+			t.Errorf("Purge took %s: %v", id, err)
+		}
+	}
+	// A purged ID is free again.
+	create(t, s, newJob("old", "o", t0))
+}
+
+func testRequestTouch(t *testing.T, s store.Store) {
+	begin(t, s, "k", "h", t0, store.Started)
+	for i := 1; i <= 4; i++ { // the request lives for 4 stale periods, touching its key
+		at := t0.Add(time.Duration(i) * stale * 9 / 10)
+		if err := s.TouchRequest(t.Context(), "k", at); err != nil {
+			t.Fatalf("TouchRequest: %v", err)
+		}
+		begin(t, s, "k", "h", at.Add(stale/2), store.InFlight)
+	}
+	// Then it dies: stale after its last touch, the key is free.
+	last := t0.Add(4 * stale * 9 / 10)
+	begin(t, s, "k", "h", last.Add(stale+time.Second), store.Started)
+	// Touching a stored answer changes nothing.
+	finish(t, s, "k", 200, []byte("x"))
+	if err := s.TouchRequest(t.Context(), "k", t0.Add(ttl+time.Hour)); err != nil {
+		t.Fatalf("TouchRequest of a finished key: %v", err)
+	}
+	checkDone(t, begin(t, s, "k", "h", last.Add(stale+2*time.Second), store.Done), 200, "x", "h")
+	if err := s.TouchRequest(t.Context(), "unknown", t0); err != nil {
+		t.Errorf("TouchRequest of an unknown key: %v", err)
+	}
+}
+
+func delivery(id, job string, due time.Time) *store.Delivery {
+	return &store.Delivery{ID: id, JobID: job, URL: "https://example.com/hook", EventType: clipping.EventSuccess,
+		Body: []byte(`{"event_type":"ai_clipping.success"}`), NextAt: due, CreatedAt: due}
+}
+
+// notify queues d through UpdateJobNotify on job.
+func notify(t *testing.T, s store.Store, job string, d *store.Delivery) {
+	t.Helper()
+	_, err := s.UpdateJobNotify(t.Context(), job, func(j *store.Job) (*store.Delivery, error) {
+		j.Resource.Status = clipping.JobCompleted
+		return d, nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateJobNotify(%s): %v", job, err)
+	}
+}
+
+func testOutbox(t *testing.T, s store.Store) {
+	create(t, s, newJob("j1", "o", t0), newJob("j2", "o", t0), newJob("j3", "o", t0))
+	notify(t, s, "j1", delivery("e1", "j1", t0))
+	notify(t, s, "j2", delivery("e2", "j2", t0.Add(time.Second)))
+	notify(t, s, "j3", delivery("e3", "j3", t0.Add(time.Hour)))
+	claim := func(now time.Time, limit int, want ...string) []*store.Delivery {
+		t.Helper()
+		ds, err := s.ClaimDeliveries(t.Context(), now, time.Minute, limit)
+		if err != nil {
+			t.Fatalf("ClaimDeliveries: %v", err)
+		}
+		got := make([]string, len(ds))
+		for i, d := range ds {
+			got[i] = d.ID
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("ClaimDeliveries at %v = %v, want %v", now.Sub(t0), got, want)
+		}
+		return ds
+	}
+	ds := claim(t0.Add(2*time.Second), 1, "e1") // the oldest due first
+	d := ds[0]
+	if d.Attempts != 1 || d.JobID != "j1" || d.URL != "https://example.com/hook" || d.EventType != clipping.EventSuccess ||
+		string(d.Body) != `{"event_type":"ai_clipping.success"}` || !sameTime(d.CreatedAt, t0) {
+		t.Errorf("claimed %+v", d)
+	}
+	claim(t0.Add(2*time.Second), 10, "e2") // e1 is leased, e3 not due
+	claim(t0.Add(30*time.Second), 10)
+	// The lease ran out (its process died): e1 and e2 are due again.
+	ds = claim(t0.Add(2*time.Minute), 10, "e1", "e2")
+	if ds[0].Attempts != 2 || ds[1].Attempts != 2 {
+		t.Errorf("attempts after a second claim: %d, %d", ds[0].Attempts, ds[1].Attempts)
+	}
+	if err := s.RetryDelivery(t.Context(), "e1", t0.Add(10*time.Minute), "receiver answered 503"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteDelivery(t.Context(), "e2"); err != nil {
+		t.Fatal(err)
+	}
+	claim(t0.Add(9*time.Minute), 10)
+	ds = claim(t0.Add(10*time.Minute), 10, "e1")
+	if ds[0].LastError != "receiver answered 503" || ds[0].Attempts != 3 {
+		t.Errorf("after a retry: %+v", ds[0])
+	}
+	claim(t0.Add(2*time.Hour), 10, "e1", "e3")
+	isNotFound(t, "RetryDelivery(deleted)", s.RetryDelivery(t.Context(), "e2", t0, ""))
+	if err := s.DeleteDelivery(t.Context(), "e2"); err != nil {
+		t.Errorf("DeleteDelivery twice: %v", err)
+	}
+}
+
+// testOutboxWithJob: the delivery and the job's update are one.
+func testOutboxWithJob(t *testing.T, s store.Store) {
+	create(t, s, newJob("j1", "o", t0))
+	_, err := s.UpdateJobNotify(t.Context(), "j1", func(j *store.Job) (*store.Delivery, error) {
+		j.Resource.Status = clipping.JobCompleted
+		return delivery("e1", "j1", t0), errors.New("abort")
+	})
+	if err == nil {
+		t.Fatal("UpdateJobNotify: fn's error was not returned")
+	}
+	if ds, _ := s.ClaimDeliveries(t.Context(), t0.Add(time.Hour), time.Minute, 10); len(ds) != 0 {
+		t.Fatalf("an aborted update queued %d deliveries", len(ds))
+	}
+	if j := get(t, s, "", "j1"); j.Resource.Status != clipping.JobPending {
+		t.Fatalf("an aborted update changed the job: %s", j.Resource.Status)
+	}
+	// A delivery whose ID is taken aborts the update with it.
+	notify(t, s, "j1", delivery("e1", "j1", t0))
+	create(t, s, newJob("j2", "o", t0))
+	_, err = s.UpdateJobNotify(t.Context(), "j2", func(j *store.Job) (*store.Delivery, error) {
+		j.Resource.Status = clipping.JobCompleted
+		return delivery("e1", "j2", t0), nil
+	})
+	if err == nil {
+		t.Fatal("UpdateJobNotify with a used delivery ID: no error")
+	}
+	if j := get(t, s, "", "j2"); j.Resource.Status != clipping.JobPending {
+		t.Errorf("a failed delivery insert still updated the job: %s", j.Resource.Status)
+	}
+	// No delivery: a plain update.
+	j, err := s.UpdateJobNotify(t.Context(), "j2", func(j *store.Job) (*store.Delivery, error) {
+		j.Resource.Progress = 50
+		return nil, nil
+	})
+	if err != nil || j.Resource.Progress != 50 {
+		t.Fatalf("UpdateJobNotify without a delivery = %v, %v", j, err)
+	}
+	_, err = s.UpdateJobNotify(t.Context(), "nope", func(*store.Job) (*store.Delivery, error) { return nil, nil })
+	isNotFound(t, "UpdateJobNotify(unknown)", err)
+}
+
+// testOutboxConcurrent: claimers racing never get one delivery twice
+// within a lease.
+func testOutboxConcurrent(t *testing.T, s store.Store) {
+	const n = 30
+	for i := range n {
+		id := fmt.Sprintf("j%02d", i)
+		create(t, s, newJob(id, "o", t0))
+		notify(t, s, id, delivery("e"+id, id, t0))
+	}
+	var (
+		mu   sync.Mutex
+		seen = map[string]int{}
+		wg   sync.WaitGroup
+	)
+	for range 6 {
+		wg.Go(func() {
+			for range n { // bounded: a claim that leases nothing would loop forever
+				ds, err := s.ClaimDeliveries(t.Context(), t0, time.Hour, 4)
+				if err != nil {
+					t.Errorf("ClaimDeliveries: %v", err)
+					return
+				}
+				if len(ds) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, d := range ds {
+					seen[d.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != n {
+		t.Errorf("%d deliveries claimed, want %d", len(seen), n)
+	}
+	for id, c := range seen {
+		if c != 1 {
+			t.Errorf("%s claimed %d times", id, c)
+		}
+	}
 }
 
 // ClaimEachOnce races claimers goroutines calling ClaimJob on the store
