@@ -349,10 +349,18 @@ func (s *Steps) Render(ctx context.Context, in pipeline.RenderInput) (pipeline.R
 	if err := s.getJSON(ctx, in.Plan, &pl); err != nil {
 		return out, err
 	}
-	if pl.Source, err = s.sourceURL(ctx, in.Source); err != nil {
+	u, err := s.sourceURL(ctx, in.Source)
+	if err != nil {
 		return out, err
 	}
+	m, local, err := serveMetered(u, in.Source.Key)
+	if err != nil {
+		return out, &pipeline.RetryableError{Msg: "serve the source: " + err.Error()}
+	}
+	pl.Source = local
 	res, err := s.Engine.Render(ctx, &pl, dir, []string{in.Clip}, nil)
+	out.SourceBytes = m.Close()
+	s.log().Info("rendered", "clip", in.Clip, "source_bytes_read", out.SourceBytes, "err", err)
 	if ctx.Err() != nil {
 		// The step's own deadline: Step Functions retries or catches it.
 		return out, &pipeline.RetryableError{Msg: "render: " + ctx.Err().Error()}

@@ -70,7 +70,7 @@ func runStepFunctions(t *testing.T, p *Pipeline, input Execution) sfnResult {
 	in, _ := json.Marshal(input)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "testdata/sfn-run.mjs", filepath.Join(root, "statemachine", "pipeline.asl.json"), handlers.URL)
+	cmd := exec.CommandContext(ctx, "node", filepath.Join(root, "statemachine", "testdata", "sfn-run.mjs"), filepath.Join(root, "statemachine", "pipeline.asl.json"), handlers.URL)
 	cmd.Stdin = strings.NewReader(string(in))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()

@@ -103,6 +103,9 @@ type Rendered struct {
 	Status string     `json:"status"` // completed or failed
 	Clip   string     `json:"clip"`
 	Error  *TaskError `json:"error,omitempty"`
+	// SourceBytes is how much of the source the render read: its part,
+	// not the whole file.
+	SourceBytes int64 `json:"source_bytes"`
 }
 
 // Limits bound the wait/poll loop; the state machine's Choice reads

@@ -1,6 +1,7 @@
 // Runs the real state machine definition with aws-local-stepfunctions,
 // sending each Lambda task to the Go handlers that the Go test serves.
 // Usage: node sfn-run.mjs DEFINITION.json HANDLERS_URL < input.json
+// The handler for a function named f is HANDLERS_URL/f.
 // Prints {"status","output","error","cause","states"} as JSON.
 import { readFileSync } from 'node:fs';
 
@@ -16,9 +17,9 @@ if (!Promise.withResolvers) {
 const { StateMachine } = await import('aws-local-stepfunctions');
 const [defPath, handlers] = process.argv.slice(2);
 let text = readFileSync(defPath, 'utf8');
-// What SAM's DefinitionSubstitutions do on deploy.
-text = text.replaceAll('${PollFunctionArn}', 'arn:aws:lambda:us-east-1:123456789012:function:poll');
-text = text.replaceAll('${StoreFunctionArn}', 'arn:aws:lambda:us-east-1:123456789012:function:store');
+// What SAM's DefinitionSubstitutions do on deploy: ${PollFunctionArn} is
+// the ARN of a function named poll, and so on.
+text = text.replace(/\$\{([A-Za-z]+)FunctionArn\}/g, (_, name) => `arn:aws:lambda:us-east-1:123456789012:function:${name.toLowerCase()}`);
 const definition = JSON.parse(text);
 const input = JSON.parse(readFileSync(0, 'utf8'));
 
@@ -37,8 +38,15 @@ async function invoke(params) {
   return { Payload: body, StatusCode: 200 };
 }
 
-const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task').map(([n]) => n);
-const waits = Object.entries(definition.States).filter(([, s]) => s.Type === 'Wait').map(([n]) => n);
+// States by type, those inside a Map's ItemProcessor included.
+function statesOf(states, type) {
+  return Object.entries(states).flatMap(([n, s]) => [
+    ...(s.Type === type ? [n] : []),
+    ...(s.ItemProcessor ? statesOf(s.ItemProcessor.States, type) : []),
+  ]);
+}
+const tasks = statesOf(definition.States, 'Task');
+const waits = statesOf(definition.States, 'Wait');
 const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
 const execution = machine.run(input, {
   overrides: {
