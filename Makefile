@@ -4,22 +4,26 @@ GO    ?= go
 BIN   := bin/clipmill
 DEMO  := demo
 
-.PHONY: setup build cli functions demo test test-short vet bench bench-select bench-api deploy clean
+.PHONY: setup build cli functions image demo test test-short vet bench bench-select bench-api deploy clean
 
 setup:
 	@scripts/setup.sh
 
-# Every Lambda function to build/<name>/bootstrap, and the local binary.
+# Every Lambda function to build/<name>/bootstrap (the engine's image
+# function too, so that it is known to compile for arm64), and the local binary.
 build: functions cli
 
 cli:
 	$(GO) build -o $(BIN) ./cmd/clipmill
 
-FUNCTIONS := submit poll store
+# The zip functions (provided.al2023, arm64), and the function that runs in
+# a container image (functions/engine/Dockerfile builds it again in the image).
+FUNCTIONS := submit poll store transcribe
+IMAGE_FUNCTIONS := engine
 LAMBDA_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-functions: $(addprefix build/,$(addsuffix /bootstrap,$(FUNCTIONS)))
+functions: $(addprefix build/,$(addsuffix /bootstrap,$(FUNCTIONS) $(IMAGE_FUNCTIONS)))
 
 build/%/bootstrap: FORCE
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $@ ./functions/$*
@@ -36,6 +40,16 @@ build-PollFunction:
 
 build-StoreFunction:
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/store
+
+build-TranscribeFunction:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/transcribe
+
+# The engine's container image for arm64, as sam build makes it from
+# EngineFunction's Metadata (Dockerfile, DockerContext, DockerTag). Needs
+# Docker, and on an x86 machine QEMU's arm64 emulation (see the Dockerfile).
+ENGINE_IMAGE ?= clipmill-engine:latest
+image:
+	docker build --platform linux/arm64 -f functions/engine/Dockerfile -t $(ENGINE_IMAGE) .
 
 # Needs the AWS SAM CLI and credentials (see samconfig.toml).
 deploy:

@@ -8,8 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# One package a line; "#" starts a comment.
-mapfile -t packages < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' scripts/packages.txt)
+mapfile -t packages < <(scripts/packages.sh)
 ((${#packages[@]})) || { echo "setup: scripts/packages.txt lists no packages" >&2; exit 1; }
 packages+=(espeak-ng wrk curl)
 

@@ -23,23 +23,31 @@ import (
 )
 
 // FromEnv builds the pipeline a Lambda function runs, from the environment
-// that template.yaml sets. The API key is read once, at cold start, from
-// Secrets Manager or an SSM SecureString: never from a plain variable.
+// that template.yaml sets. With BACKEND=api (the default) the functions
+// talk to a HeyGen-compatible API, whose key is read once, at cold start,
+// from Secrets Manager or an SSM SecureString: never from a plain variable.
+// With BACKEND=engine the stack's own engine clips the videos: submit
+// starts the engine state machine (STATE_MACHINE_ARN) and no key is read.
 func FromEnv(ctx context.Context) (*Pipeline, error) {
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("aws config: %w", err)
 	}
-	key, err := apiKey(ctx, cfg, os.Getenv("API_KEY_SOURCE"), os.Getenv("API_KEY_ID"))
-	if err != nil {
-		return nil, err
-	}
-	backendURL := env("BACKEND_URL", heygen.DefaultBaseURL)
-	backend := &heygen.Client{BaseURL: backendURL, APIKey: key}
+	return fromConfig(ctx, cfg, apiKey)
+}
+
+// keyReader reads the API key from where API_KEY_SOURCE and API_KEY_ID say.
+type keyReader func(ctx context.Context, cfg aws.Config, src, id string) (string, error)
+
+// Backends, as the template's Backend parameter names them (env BACKEND).
+const (
+	backendAPI    = "api"
+	backendEngine = "engine"
+)
+
+func fromConfig(ctx context.Context, cfg aws.Config, readKey keyReader) (*Pipeline, error) {
 	p := &Pipeline{
 		Bucket:      &S3Bucket{Client: s3.NewFromConfig(cfg), Bucket: os.Getenv("BUCKET_NAME")},
-		Backend:     backend,
-		BackendURL:  backendURL,
 		MaxAttempts: envInt("MAX_POLL_ATTEMPTS", 200),
 		JobTimeout:  time.Duration(envInt("JOB_TIMEOUT_SECONDS", 14400)) * time.Second,
 		PollMin:     time.Duration(envInt("POLL_MIN_SECONDS", 10)) * time.Second,
@@ -47,8 +55,24 @@ func FromEnv(ctx context.Context) (*Pipeline, error) {
 		URLExpiry:   time.Duration(envInt("URL_EXPIRY_SECONDS", 7*24*3600)) * time.Second,
 		Retries:     3,
 	}
-	if env("SOURCE_MODE", "url") == "asset" {
-		p.Uploader = backend
+	switch b := env("BACKEND", backendAPI); b {
+	case backendEngine:
+		// The key parameters are the api backend's: nothing to read.
+		p.Engine, p.RenderConcurrency = true, envInt("RENDER_CONCURRENCY", 10)
+		p.Backend, p.BackendURL = noBackend{}, BackendEngine
+	case backendAPI:
+		key, err := readKey(ctx, cfg, os.Getenv("API_KEY_SOURCE"), os.Getenv("API_KEY_ID"))
+		if err != nil {
+			return nil, err
+		}
+		backendURL := env("BACKEND_URL", heygen.DefaultBaseURL)
+		backend := &heygen.Client{BaseURL: backendURL, APIKey: key}
+		p.Backend, p.BackendURL = backend, backendURL
+		if env("SOURCE_MODE", "url") == "asset" {
+			p.Uploader = backend
+		}
+	default:
+		return nil, fmt.Errorf("BACKEND %q: want %s or %s", b, backendAPI, backendEngine)
 	}
 	if arn := os.Getenv("STATE_MACHINE_ARN"); arn != "" {
 		p.Starter = &SFNStarter{Client: sfn.NewFromConfig(cfg), StateMachineARN: arn}
@@ -57,11 +81,26 @@ func FromEnv(ctx context.Context) (*Pipeline, error) {
 	if s := os.Getenv("DEFAULT_SETTINGS"); s != "" {
 		// The stack's defaults are output_settings, as the template's
 		// parameter holds them.
+		var err error
 		if p.Defaults, err = clipping.DecodeSettings([]byte(`{"output_settings":`+s+`}`), clipping.Options{}); err != nil {
 			return nil, fmt.Errorf("DEFAULT_SETTINGS: %w", err)
 		}
 	}
 	return p, nil
+}
+
+// noBackend is the backend of a stack that runs the engine: its
+// executions never ask an API (Store tells them by their Backend), so a
+// call here is an execution of the other backend, left from before the
+// stack switched, and no retry mends it.
+type noBackend struct{}
+
+func (noBackend) Create(context.Context, clipping.CreateRequest, string) (string, error) {
+	return "", &TerminalError{Msg: "this stack runs Backend=engine: it has no clipping API to submit to"}
+}
+
+func (noBackend) Get(_ context.Context, id string) (clipping.Job, error) {
+	return clipping.Job{}, &TerminalError{Msg: "job " + id + " belongs to a clipping API, and this stack now runs Backend=engine"}
 }
 
 func env(k, def string) string {
