@@ -186,6 +186,12 @@ func TestDependencyGraphSeesTheWiring(t *testing.T) {
 		{stateMachineID, "PollFunction"},   // DefinitionSubstitutions, LambdaInvokePolicy
 		{stateMachineID, "StoreFunction"},
 		{stateMachineID, "PipelineLogGroup"},
+		{"SubmitFunction", engineMachineID}, // the same, with Backend=engine
+		{engineMachineID, "EngineFunction"},
+		{engineMachineID, "TranscribeFunction"},
+		{engineMachineID, "StoreFunction"},
+		{engineMachineID, "EngineStateMachineLogGroup"},
+		{"EngineFunction", "EngineLogGroup"},
 		{"SubmitFunction", "SubmitDeadLetterQueue"},
 		{"ClipBucketPolicy", bucketID},
 	} {
@@ -193,7 +199,7 @@ func TestDependencyGraphSeesTheWiring(t *testing.T) {
 			t.Errorf("the graph misses %s -> %s", e[0], e[1])
 		}
 	}
-	for _, fn := range []string{"SubmitFunction", "PollFunction", "StoreFunction"} {
+	for _, fn := range []string{"SubmitFunction", "PollFunction", "StoreFunction", "EngineFunction", "TranscribeFunction"} {
 		if g[fn][bucketID] {
 			t.Errorf("%s depends on %s: with the S3 event that is a cycle", fn, bucketID)
 		}
@@ -235,13 +241,18 @@ func TestBrokenCopiesAreCycles(t *testing.T) {
 					}
 				}
 			},
-			// ClipBucket -> SubmitFunction -> PipelineStateMachine -> StoreFunction -> ClipBucket
-			via: []string{bucketID, "SubmitFunction", stateMachineID, "StoreFunction"},
+			// ClipBucket -> SubmitFunction -> (either state machine) -> StoreFunction -> ClipBucket
+			via: []string{bucketID, "SubmitFunction", "StoreFunction"},
 		},
 		{
 			name: "a Globals variable on !Ref ClipBucket",
 			breakIt: func(t *testing.T, st *samTemplate) {
-				vars := path(st.doc, "Globals", "Function", "Environment", "Variables")
+				fn := path(st.doc, "Globals", "Function")
+				if get(fn, "Environment") == nil {
+					fn.Content = append(fn.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "Environment"},
+						mustParseNode(t, "Variables: {}\n"))
+				}
+				vars := path(fn, "Environment", "Variables")
 				vars.Content = append(vars.Content,
 					&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "CLIP_BUCKET"}, mustParseNode(t, "!Ref ClipBucket"))
 			},

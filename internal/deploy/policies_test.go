@@ -98,52 +98,100 @@ func mentionsS3(actions *yaml.Node) bool {
 	return found
 }
 
-// What each role may do, evaluated for the default parameters: each
-// function gets the S3 keys it touches and nothing else, submit may start
-// only the pipeline, and the state machine may invoke only poll and store.
+// What each role may do, evaluated for each backend: each function gets
+// the S3 keys it touches and nothing else (no function may touch every key
+// of the bucket), submit may start only its backend's state machine, and
+// each state machine may invoke only its own functions.
 func TestLeastPrivilege(t *testing.T) {
 	st := loadTemplate(t)
-	s := newStack(t, st, map[string]string{"ApiKeyId": "clipmill/heygen-api-key"})
 	b := "arn:aws:s3:::clipmill-123456789012-eu-west-1"
-	want := map[string]map[string][]string{
-		"SubmitFunction": {
-			"s3:": {"s3:GetObject " + b + "/inbox/*", "s3:GetObjectVersion " + b + "/inbox/*", "s3:ListBucket " + b,
-				"s3:PutObject " + b + "/failed/*"},
-			"states:": {"states:StartExecution arn:aws:states:eu-west-1:123456789012:stateMachine:<PipelineStateMachine.Name>"},
-			"lambda:": nil,
+	sm := "arn:aws:states:eu-west-1:123456789012:stateMachine:"
+	fn := "arn:aws:lambda:eu-west-1:123456789012:function:"
+	services := []string{"s3:", "states:", "lambda:", "transcribe:"}
+	storeS3 := []string{"s3:GetObject " + b + "/clips/*", "s3:GetObject " + b + "/failed/*",
+		"s3:PutObject " + b + "/clips/*", "s3:PutObject " + b + "/failed/*",
+		"s3:AbortMultipartUpload " + b + "/clips/*", "s3:AbortMultipartUpload " + b + "/failed/*",
+		"s3:ListBucket " + b}
+	submitS3 := []string{"s3:GetObject " + b + "/inbox/*", "s3:GetObjectVersion " + b + "/inbox/*", "s3:ListBucket " + b,
+		"s3:PutObject " + b + "/failed/*"}
+	want := map[string]map[string]map[string][]string{
+		"api": {
+			"SubmitFunction": {
+				"s3:":     submitS3,
+				"states:": {"states:StartExecution " + sm + "<PipelineStateMachine.Name>"},
+			},
+			"PollFunction":  {},
+			"StoreFunction": {"s3:": storeS3},
+			stateMachineID: {
+				"lambda:": {"lambda:InvokeFunction " + fn + "<PollFunction>*", "lambda:InvokeFunction " + fn + "<StoreFunction>*"},
+			},
 		},
-		"PollFunction": {"s3:": nil, "states:": nil, "lambda:": nil},
-		"StoreFunction": {
-			"s3:": {"s3:GetObject " + b + "/clips/*", "s3:GetObject " + b + "/failed/*",
-				"s3:PutObject " + b + "/clips/*", "s3:PutObject " + b + "/failed/*",
-				"s3:AbortMultipartUpload " + b + "/clips/*", "s3:AbortMultipartUpload " + b + "/failed/*",
-				"s3:ListBucket " + b},
-			"states:": nil, "lambda:": nil,
-		},
-		stateMachineID: {
-			"s3:": nil, "states:": nil,
-			"lambda:": {"lambda:InvokeFunction arn:aws:lambda:eu-west-1:123456789012:function:<PollFunction>*",
-				"lambda:InvokeFunction arn:aws:lambda:eu-west-1:123456789012:function:<StoreFunction>*"},
+		"engine": {
+			"SubmitFunction": {
+				// work/<execution>/request.json: the settings it resolved.
+				"s3:":     append(slices.Clone(submitS3), "s3:PutObject "+b+"/work/*"),
+				"states:": {"states:StartExecution " + sm + "<EngineStateMachine.Name>"},
+			},
+			// The job and clip resources, and the audio it deletes.
+			"StoreFunction": {"s3:": append(slices.Clone(storeS3), "s3:GetObject "+b+"/work/*", "s3:DeleteObject "+b+"/work/*")},
+			imageFunctionID: {
+				"s3:": {"s3:GetObject " + b + "/inbox/*", "s3:GetObjectVersion " + b + "/inbox/*", "s3:ListBucket " + b,
+					"s3:GetObject " + b + "/work/*",
+					"s3:PutObject " + b + "/work/*", "s3:AbortMultipartUpload " + b + "/work/*",
+					"s3:PutObject " + b + "/clips/*", "s3:AbortMultipartUpload " + b + "/clips/*"},
+			},
+			"TranscribeFunction": {
+				// Transcribe reads the audio and writes the words with the
+				// caller's permissions. The jobs are clipmill-<execution>
+				// (enginesteps' TestJobNamesMatchThePolicy).
+				"s3:": {"s3:GetObject " + b + "/work/*", "s3:PutObject " + b + "/work/*"},
+				"transcribe:": {"transcribe:StartTranscriptionJob *",
+					"transcribe:GetTranscriptionJob arn:aws:transcribe:eu-west-1:123456789012:transcription-job/clipmill-*"},
+			},
+			engineMachineID: {
+				"lambda:": {"lambda:InvokeFunction " + fn + "<EngineFunction>*", "lambda:InvokeFunction " + fn + "<TranscribeFunction>*",
+					"lambda:InvokeFunction " + fn + "<StoreFunction>*"},
+			},
 		},
 	}
-	for id, byService := range want {
-		stmts := s.policyStatements(t, get(st.props(id), "Policies"))
-		for _, st := range stmts {
-			for _, a := range st.Actions {
-				if strings.HasSuffix(a, ":*") || a == "*" {
-					t.Errorf("%s: action %s: name the actions", id, a)
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			s := backendStack(t, st, backend, nil)
+			live := append(s.live(t, functionType), s.live(t, stateMachineType)...)
+			var ids []string
+			for id := range want[backend] {
+				ids = append(ids, id)
+			}
+			sort.Strings(ids)
+			sort.Strings(live)
+			if !slices.Equal(ids, live) {
+				t.Errorf("functions and state machines = %v; the test knows %v", live, ids)
+			}
+			for id, byService := range want[backend] {
+				stmts := s.policyStatements(t, get(st.props(id), "Policies"))
+				for _, st := range stmts {
+					for _, a := range st.Actions {
+						if strings.HasSuffix(a, ":*") || a == "*" {
+							t.Errorf("%s: action %s: name the actions", id, a)
+						}
+					}
+				}
+				for _, g := range grants(stmts, "s3:") {
+					if strings.HasSuffix(g, " "+b+"/*") || strings.HasSuffix(g, " *") {
+						t.Errorf("%s may %s: name the prefixes it touches", id, g)
+					}
+				}
+				for _, prefix := range services {
+					got := grants(stmts, prefix)
+					sort.Strings(got)
+					w := slices.Clone(byService[prefix])
+					sort.Strings(w)
+					if !slices.Equal(got, w) {
+						t.Errorf("%s may %s\n got: %q\nwant: %q", id, prefix+"*", got, w)
+					}
 				}
 			}
-		}
-		for prefix, w := range byService {
-			got := grants(stmts, prefix)
-			sort.Strings(got)
-			w = slices.Clone(w)
-			sort.Strings(w)
-			if !slices.Equal(got, w) {
-				t.Errorf("%s may %s\n got: %q\nwant: %q", id, prefix+"*", got, w)
-			}
-		}
+		})
 	}
 }
 
@@ -193,11 +241,22 @@ func TestKeyReadPolicies(t *testing.T) {
 			sm:     []string{"secretsmanager:GetSecretValue arn:aws:secretsmanager:eu-west-1:123456789012:secret:clipmill/heygen-api-key-??????"},
 			kms:    []string{"kms:Decrypt arn:aws:kms:eu-west-1:123456789012:key/" + kmsKey},
 		},
+		// The engine has no key: none is read, whatever the key
+		// parameters say.
+		{
+			name:   "engine",
+			params: map[string]string{"Backend": "engine", "ApiKeyId": ""},
+		},
+		{
+			name: "engine with key parameters set",
+			params: map[string]string{"Backend": "engine", "ApiKeySource": "ssm", "ApiKeyId": "/clipmill/heygen-api-key",
+				"ApiKeyKmsKeyId": kmsKey},
+		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := newStack(t, st, c.params)
-			for _, id := range st.ofType(functionType) {
+			for _, id := range s.live(t, functionType) {
 				stmts := s.policyStatements(t, get(st.props(id), "Policies"))
 				check := func(prefix string, want []string) {
 					got := grants(stmts, prefix)

@@ -312,3 +312,84 @@ func walk(n *yaml.Node, visit func(*yaml.Node)) {
 func functionDir(id string) string {
 	return "functions/" + strings.ToLower(strings.TrimSuffix(id, "Function"))
 }
+
+// The values of the template's Backend parameter: every test that depends
+// on the backend runs for each.
+var backends = []string{"api", "engine"}
+
+// backendStack is the stack of one backend, with an API key where the api
+// backend needs one (the rule ApiBackendNeedsAKey) and the other
+// parameters at their defaults, overrides applied last.
+func backendStack(t testing.TB, st *samTemplate, backend string, overrides map[string]string) *stack {
+	t.Helper()
+	params := map[string]string{"Backend": backend}
+	if backend == "api" {
+		params["ApiKeyId"] = "clipmill/heygen-api-key"
+	}
+	for k, v := range overrides {
+		params[k] = v
+	}
+	return newStack(t, st, params)
+}
+
+// exists says whether a resource is created in this stack: it has no
+// Condition, or its Condition holds.
+func (s *stack) exists(t testing.TB, id string) bool {
+	t.Helper()
+	res := s.st.resources[id]
+	if res == nil {
+		return false
+	}
+	c := get(res, "Condition")
+	if c == nil {
+		return true
+	}
+	ok, err := s.condition(scalar(c))
+	if err != nil {
+		t.Fatalf("%s: Condition: %v", id, err)
+	}
+	return ok
+}
+
+// live lists the logical ids of a type that this stack creates, sorted.
+func (s *stack) live(t testing.TB, typ string) []string {
+	t.Helper()
+	var out []string
+	for _, id := range s.st.ofType(typ) {
+		if s.exists(t, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// liveRefs reports the names n refers to (!Ref, !GetAtt, !Sub) on the
+// branches of its !If functions that this stack takes: what CloudFormation
+// resolves, so each must be a parameter or a resource that exists.
+func (s *stack) liveRefs(t testing.TB, n *yaml.Node, ref func(string)) {
+	t.Helper()
+	if n == nil {
+		return
+	}
+	name, arg := intrinsic(n)
+	if name == "If" && arg.Kind == yaml.SequenceNode && len(arg.Content) == 3 {
+		ok, err := s.condition(arg.Content[0].Value)
+		if err != nil {
+			t.Fatalf("!If %s: %v", arg.Content[0].Value, err)
+		}
+		if ok {
+			s.liveRefs(t, arg.Content[1], ref)
+		} else {
+			s.liveRefs(t, arg.Content[2], ref)
+		}
+		return
+	}
+	switch name {
+	case "Ref", "GetAtt", "Sub":
+		refsIn(n, ref)
+		return
+	}
+	for _, c := range n.Content {
+		s.liveRefs(t, c, ref)
+	}
+}

@@ -22,7 +22,9 @@ const (
 	functionType     = "AWS::Serverless::Function"
 	stateMachineType = "AWS::Serverless::StateMachine"
 	bucketID         = "ClipBucket"
-	stateMachineID   = "PipelineStateMachine"
+	stateMachineID   = "PipelineStateMachine" // Backend=api's
+	engineMachineID  = "EngineStateMachine"   // Backend=engine's
+	imageFunctionID  = "EngineFunction"       // the one function in a container image
 )
 
 func TestTemplateIsSAM(t *testing.T) {
@@ -48,7 +50,8 @@ func TestTemplateIsSAM(t *testing.T) {
 			t.Errorf("resource %s has no Type", id)
 		}
 	}
-	for _, want := range []string{bucketID, stateMachineID, "SubmitFunction", "PollFunction", "StoreFunction"} {
+	for _, want := range []string{bucketID, stateMachineID, "SubmitFunction", "PollFunction", "StoreFunction",
+		engineMachineID, imageFunctionID, "TranscribeFunction"} {
 		if st.resources[want] == nil {
 			t.Errorf("no resource %s", want)
 		}
@@ -56,8 +59,118 @@ func TestTemplateIsSAM(t *testing.T) {
 	if got := st.resourceType(bucketID); got != "AWS::S3::Bucket" {
 		t.Errorf("%s is %q, want AWS::S3::Bucket", bucketID, got)
 	}
-	if got := st.resourceType(stateMachineID); got != stateMachineType {
-		t.Errorf("%s is %q, want %s", stateMachineID, got, stateMachineType)
+	for _, id := range []string{stateMachineID, engineMachineID} {
+		if got := st.resourceType(id); got != stateMachineType {
+			t.Errorf("%s is %q, want %s", id, got, stateMachineType)
+		}
+	}
+}
+
+// Each backend creates its own resources and the shared ones, and nothing
+// a resource of a backend refers to (on the branches of !If it takes) is
+// missing from that backend's stack: what CloudFormation would refuse.
+func TestBackendsSelectTheirResources(t *testing.T) {
+	st := loadTemplate(t)
+	if av := path(st.doc, "Parameters", "Backend", "AllowedValues"); av == nil || show(av) != "[api, engine]" {
+		t.Fatalf("Backend AllowedValues = %s, want [api, engine]", show(av))
+	}
+	if d := scalar(path(st.doc, "Parameters", "Backend", "Default")); d != "api" {
+		t.Errorf("Backend default = %q, want api (today's stacks keep their flow)", d)
+	}
+	only := map[string][]string{
+		"api": {"PollFunction", stateMachineID, "PollLogGroup", "PipelineLogGroup"},
+		"engine": {imageFunctionID, "TranscribeFunction", engineMachineID, "EngineLogGroup", "TranscribeLogGroup",
+			"EngineStateMachineLogGroup"},
+	}
+	shared := []string{bucketID, "ClipBucketPolicy", "SubmitFunction", "StoreFunction", "SubmitDeadLetterQueue",
+		"SubmitLogGroup", "StoreLogGroup"}
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			s := backendStack(t, st, backend, nil)
+			var want []string
+			want = append(want, shared...)
+			want = append(want, only[backend]...)
+			var got []string
+			for _, id := range st.ids {
+				if s.exists(t, id) {
+					got = append(got, id)
+				}
+			}
+			sort.Strings(got)
+			sort.Strings(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("resources\n got: %v\nwant: %v", got, want)
+			}
+			check := func(where string, n *yaml.Node) {
+				s.liveRefs(t, n, func(name string) {
+					if get(get(st.doc, "Parameters"), name) == nil && st.resources[name] != nil && !s.exists(t, name) {
+						t.Errorf("%s refers to %s, which Backend=%s does not create", where, name, backend)
+					}
+				})
+			}
+			for _, id := range got {
+				check(id, st.resources[id])
+				if st.resourceType(id) == functionType {
+					check(id+" (with Globals)", get(get(st.doc, "Globals"), "Function"))
+				}
+			}
+			for _, o := range keys(get(st.doc, "Outputs")) {
+				check("output "+o, path(st.doc, "Outputs", o))
+			}
+		})
+	}
+}
+
+// ApiKeyId may be empty, since Backend=engine has no key, but a Rule
+// refuses an api stack without one, before anything is created.
+func TestApiBackendNeedsAKey(t *testing.T) {
+	st := loadTemplate(t)
+	rules := get(st.doc, "Rules")
+	if len(keys(rules)) == 0 {
+		t.Fatal("template.yaml has no Rules")
+	}
+	if d := path(st.doc, "Parameters", "ApiKeyId", "Default"); d == nil || d.Value != "" {
+		t.Errorf("ApiKeyId's Default = %s, want \"\" (Backend=engine needs no key)", show(d))
+	}
+	cases := []struct {
+		backend, key string
+		ok           bool
+	}{
+		{"api", "", false},
+		{"api", "clipmill/heygen-api-key", true},
+		{"engine", "", true},
+		{"engine", "clipmill/heygen-api-key", true},
+	}
+	for _, c := range cases {
+		s := newStack(t, st, map[string]string{"Backend": c.backend, "ApiKeyId": c.key})
+		ok := true
+		for _, name := range keys(rules) {
+			r := get(rules, name)
+			applies := true
+			if rc := get(r, "RuleCondition"); rc != nil {
+				v, err := s.conditionExpr(rc)
+				if err != nil {
+					t.Fatalf("rule %s: RuleCondition: %v", name, err)
+				}
+				applies = v
+			}
+			if !applies {
+				continue
+			}
+			for _, a := range get(r, "Assertions").Content {
+				v, err := s.conditionExpr(get(a, "Assert"))
+				if err != nil {
+					t.Fatalf("rule %s: Assert: %v", name, err)
+				}
+				if scalar(get(a, "AssertDescription")) == "" {
+					t.Errorf("rule %s: an assertion without AssertDescription", name)
+				}
+				ok = ok && v
+			}
+		}
+		if ok != c.ok {
+			t.Errorf("Backend=%s ApiKeyId=%q: the rules pass = %v, want %v", c.backend, c.key, ok, c.ok)
+		}
 	}
 }
 
@@ -144,8 +257,9 @@ func TestReferencesResolve(t *testing.T) {
 }
 
 // SAM runs `make build-<LogicalId>` in a copy of CodeUri with ARTIFACTS_DIR
-// set; with CodeUri "." the root Makefile builds every function, and each
-// target must leave $(ARTIFACTS_DIR)/bootstrap for provided.al2023 on arm64.
+// set; with CodeUri "." the root Makefile builds every zip function, and
+// each target must leave $(ARTIFACTS_DIR)/bootstrap for provided.al2023 on
+// arm64. (The image function is TestImageFunction's.)
 func TestFunctionsAreBuiltByTheRootMakefile(t *testing.T) {
 	st := loadTemplate(t)
 	root := repoRoot(t)
@@ -158,6 +272,12 @@ func TestFunctionsAreBuiltByTheRootMakefile(t *testing.T) {
 		t.Fatal("no AWS::Serverless::Function in template.yaml")
 	}
 	for _, id := range functions {
+		if scalar(get(st.functionProps(id), "PackageType")) == "Image" {
+			if id != imageFunctionID {
+				t.Errorf("%s is a container image; only %s is", id, imageFunctionID)
+			}
+			continue
+		}
 		t.Run(id, func(t *testing.T) {
 			p := st.functionProps(id)
 			for key, want := range map[string]string{"Runtime": "provided.al2023", "Handler": "bootstrap", "CodeUri": "."} {
@@ -260,16 +380,21 @@ func TestHasMakeTarget(t *testing.T) {
 // pipeline.FromEnv builds every function's backend client from
 // BACKEND_URL, and its bucket from BUCKET_NAME (submit reads settings files
 // and presigns the video there), so those go beyond the issue's lists.
+// BACKEND tells submit and store which backend the stack runs (the engine
+// reads no key); the engine's functions get their bucket and preset from
+// enginesteps.FromEnv.
 var functionEnv = map[string][]string{
-	"SubmitFunction": {"API_KEY_SOURCE", "API_KEY_ID", "BACKEND_URL", "BUCKET_NAME", "STATE_MACHINE_ARN", "DEFAULT_SETTINGS",
-		"SOURCE_MODE", "MAX_POLL_ATTEMPTS", "JOB_TIMEOUT_SECONDS", "POLL_MIN_SECONDS"},
-	"PollFunction":  {"API_KEY_SOURCE", "API_KEY_ID", "BACKEND_URL", "POLL_MIN_SECONDS", "POLL_MAX_SECONDS"},
-	"StoreFunction": {"API_KEY_SOURCE", "API_KEY_ID", "BACKEND_URL", "BUCKET_NAME", "URL_EXPIRY_SECONDS"},
+	"SubmitFunction": {"BACKEND", "API_KEY_SOURCE", "API_KEY_ID", "BACKEND_URL", "BUCKET_NAME", "STATE_MACHINE_ARN", "DEFAULT_SETTINGS",
+		"SOURCE_MODE", "MAX_POLL_ATTEMPTS", "JOB_TIMEOUT_SECONDS", "POLL_MIN_SECONDS", "RENDER_CONCURRENCY"},
+	"PollFunction":       {"API_KEY_SOURCE", "API_KEY_ID", "BACKEND_URL", "POLL_MIN_SECONDS", "POLL_MAX_SECONDS"},
+	"StoreFunction":      {"BACKEND", "API_KEY_SOURCE", "API_KEY_ID", "BACKEND_URL", "BUCKET_NAME", "URL_EXPIRY_SECONDS"},
+	"EngineFunction":     {"BUCKET_NAME", "X264_PRESET"},
+	"TranscribeFunction": {"BUCKET_NAME"},
 }
 
 func TestFunctionSettings(t *testing.T) {
 	st := loadTemplate(t)
-	if got, want := st.ofType(functionType), []string{"PollFunction", "StoreFunction", "SubmitFunction"}; !slices.Equal(got, want) {
+	if got, want := st.ofType(functionType), []string{"EngineFunction", "PollFunction", "StoreFunction", "SubmitFunction", "TranscribeFunction"}; !slices.Equal(got, want) {
 		t.Fatalf("functions = %v, want %v", got, want)
 	}
 	bucketName := path(st.props(bucketID), "BucketName")
@@ -307,9 +432,22 @@ func TestFunctionSettings(t *testing.T) {
 				t.Errorf("%s: %s = %s: no such parameter", id, k, show(v))
 			}
 		}
+		// Submit starts the state machine of the stack's backend.
 		if v := get(vars, "STATE_MACHINE_ARN"); v != nil {
-			if name, arg := intrinsic(v); name != "Ref" || arg.Value != stateMachineID {
-				t.Errorf("%s: STATE_MACHINE_ARN = %s, want !Ref %s", id, show(v), stateMachineID)
+			for backend, want := range map[string]string{"api": stateMachineID, "engine": engineMachineID} {
+				if got := backendStack(t, st, backend, nil).str(t, v); got != "<"+want+">" {
+					t.Errorf("%s: STATE_MACHINE_ARN with Backend=%s = %s, want !Ref %s", id, backend, got, want)
+				}
+			}
+		}
+		if v := get(vars, "BACKEND"); v != nil {
+			if name, arg := intrinsic(v); name != "Ref" || arg.Value != "Backend" {
+				t.Errorf("%s: BACKEND = %s, want !Ref Backend", id, show(v))
+			}
+		}
+		if v := get(vars, "RENDER_CONCURRENCY"); v != nil {
+			if name, arg := intrinsic(v); name != "Ref" || arg.Value != "RenderConcurrency" {
+				t.Errorf("%s: RENDER_CONCURRENCY = %s, want !Ref RenderConcurrency", id, show(v))
 			}
 		}
 		if v := get(vars, "BUCKET_NAME"); v != nil && !same(v, bucketName) {
@@ -322,8 +460,9 @@ func TestFunctionSettings(t *testing.T) {
 	for _, id := range st.ofType(functionType) {
 		timeouts[id], _ = strconv.Atoi(s.str(t, get(st.functionProps(id), "Timeout")))
 	}
-	if timeouts["PollFunction"] > 60 || timeouts["SubmitFunction"] > 900 || timeouts["StoreFunction"] != 900 {
-		t.Errorf("timeouts = %v: poll should be short, store gets Lambda's 900 s", timeouts)
+	if timeouts["PollFunction"] > 60 || timeouts["SubmitFunction"] > 900 || timeouts["StoreFunction"] != 900 ||
+		timeouts["TranscribeFunction"] > 60 || timeouts["EngineFunction"] != 900 {
+		t.Errorf("timeouts = %v: poll and transcribe should be short, store and the engine get Lambda's 900 s", timeouts)
 	}
 	asset := newStack(t, st, map[string]string{"SourceMode": "asset"})
 	if got := asset.str(t, get(st.functionProps("SubmitFunction"), "Timeout")); got != "900" {
@@ -430,7 +569,7 @@ func TestS3EventFiltersTheInbox(t *testing.T) {
 	if !slices.Equal(found, []string{"SubmitFunction.VideoUploaded"}) {
 		t.Errorf("S3 events = %v, want one on SubmitFunction", found)
 	}
-	for _, key := range []string{pipeline.ManifestKey("talk"), pipeline.FailureKey("talk")} {
+	for _, key := range []string{pipeline.ManifestKey("talk"), pipeline.FailureKey("talk"), "work/talk-1/" + pipeline.RequestFile} {
 		if strings.HasPrefix(key, pipeline.Inbox) {
 			t.Errorf("the pipeline writes %s, inside the event's prefix: every result would start a new job", key)
 		}
@@ -544,82 +683,134 @@ func aslStates(t testing.TB, file string) (def map[string]any, states map[string
 	return def, states
 }
 
-// The state machine may invoke exactly the functions its Task states name,
-// every Task has a timeout (a lesson paid for), and no function's own
-// timeout outlasts the longest Task that runs it.
-func TestStateMachineInvokesItsFunctions(t *testing.T) {
-	st := loadTemplate(t)
-	p := st.props(stateMachineID)
-	if got := scalar(get(p, "Type")); got != "STANDARD" {
-		t.Errorf("Type = %q, want STANDARD", got)
-	}
-	file := filepath.Join(repoRoot(t), scalar(get(p, "DefinitionUri")))
-	_, states := aslStates(t, file)
-
-	invoked := map[string]int{} // function id -> longest task timeout
-	for name, s := range states {
-		if s["Type"] != "Task" {
-			continue
+// aslTasks collects the Task states of a definition, the states of Map
+// (ItemProcessor, Iterator) and Parallel (Branches) states included.
+func aslTasks(states map[string]any, out map[string]map[string]any) {
+	for name, v := range states {
+		s, _ := v.(map[string]any)
+		if s["Type"] == "Task" {
+			out[name] = s
 		}
-		timeout, ok := s["TimeoutSeconds"].(float64)
-		if !ok && s["TimeoutSecondsPath"] == nil {
-			t.Errorf("Task %s has no TimeoutSeconds", name)
-		}
-		params, _ := s["Parameters"].(map[string]any)
-		fn, _ := params["FunctionName"].(string)
-		m := placeholder.FindStringSubmatch(fn)
-		if s["Resource"] != "arn:aws:states:::lambda:invoke" || m == nil {
-			t.Errorf("Task %s: want Resource arn:aws:states:::lambda:invoke with FunctionName ${<Function>Arn}", name)
-			continue
-		}
-		id := strings.TrimSuffix(m[1], "Arn")
-		invoked[id] = max(invoked[id], int(timeout))
-	}
-
-	var allowed []string
-	for _, pol := range get(p, "Policies").Content {
-		if li := get(pol, "LambdaInvokePolicy"); li != nil {
-			fn := get(li, "FunctionName")
-			if name, arg := intrinsic(fn); name != "Ref" || st.resourceType(arg.Value) != functionType {
-				t.Errorf("LambdaInvokePolicy FunctionName = %s, want !Ref of a function", show(fn))
-			} else {
-				allowed = append(allowed, arg.Value)
+		var subs []any
+		for _, k := range []string{"ItemProcessor", "Iterator"} {
+			if sub, ok := s[k].(map[string]any); ok {
+				subs = append(subs, sub)
 			}
 		}
-	}
-	var want []string
-	for id := range invoked {
-		want = append(want, id)
-	}
-	sort.Strings(allowed)
-	sort.Strings(want)
-	if !slices.Equal(allowed, want) {
-		t.Errorf("LambdaInvokePolicy covers %v; the Task states invoke %v", allowed, want)
-	}
-
-	s := newStack(t, st, nil)
-	for id, taskTimeout := range invoked {
-		if st.resourceType(id) != functionType {
-			t.Errorf("the ASL invokes ${%sArn}, but %s is not a function of this template", id, id)
-			continue
+		if br, ok := s["Branches"].([]any); ok {
+			subs = append(subs, br...)
 		}
-		fnTimeout, _ := strconv.Atoi(s.str(t, get(st.functionProps(id), "Timeout")))
-		if fnTimeout > taskTimeout {
-			t.Errorf("%s's Timeout %d s outlasts every Task that runs it (longest %d s)", id, fnTimeout, taskTimeout)
+		for _, sub := range subs {
+			inner, _ := sub.(map[string]any)["States"].(map[string]any)
+			aslTasks(inner, out)
 		}
 	}
+}
 
-	logging := get(p, "Logging")
-	dests := get(logging, "Destinations")
-	if dests == nil || len(dests.Content) != 1 {
-		t.Fatalf("Logging = %s, want one CloudWatch Logs destination", show(logging))
+// Each state machine may invoke exactly the functions its Task states name
+// (those nested in a Map included), every Task has a timeout (a lesson paid
+// for), and no function's own timeout outlasts the longest Task that runs
+// it, even at its parameter's largest value.
+func TestStateMachineInvokesItsFunctions(t *testing.T) {
+	st := loadTemplate(t)
+	want := map[string][]string{
+		stateMachineID:  {"PollFunction", "StoreFunction"},
+		engineMachineID: {imageFunctionID, "StoreFunction", "TranscribeFunction"},
 	}
-	arn := path(dests.Content[0], "CloudWatchLogsLogGroup", "LogGroupArn")
-	if name, arg := intrinsic(arn); name != "GetAtt" || !strings.HasSuffix(arg.Value, ".Arn") ||
-		st.resourceType(strings.TrimSuffix(arg.Value, ".Arn")) != "AWS::Logs::LogGroup" {
-		t.Errorf("LogGroupArn = %s, want !GetAtt <a log group>.Arn", show(arn))
-	} else if r := path(st.props(strings.TrimSuffix(arg.Value, ".Arn")), "RetentionInDays"); r == nil {
-		t.Errorf("the state machine's log group has no RetentionInDays")
+	if got := st.ofType(stateMachineType); !slices.Equal(got, []string{engineMachineID, stateMachineID}) {
+		t.Errorf("state machines = %v", got)
+	}
+	for _, id := range st.ofType(stateMachineType) {
+		t.Run(id, func(t *testing.T) {
+			p := st.props(id)
+			if got := scalar(get(p, "Type")); got != "STANDARD" {
+				t.Errorf("Type = %q, want STANDARD", got)
+			}
+			file := filepath.Join(repoRoot(t), scalar(get(p, "DefinitionUri")))
+			def, _ := readJSON(t, file).(map[string]any)
+			top, _ := def["States"].(map[string]any)
+			tasks := map[string]map[string]any{}
+			aslTasks(top, tasks)
+
+			invoked := map[string]int{} // function id -> longest task timeout
+			for name, s := range tasks {
+				timeout, ok := s["TimeoutSeconds"].(float64)
+				if !ok && s["TimeoutSecondsPath"] == nil {
+					t.Errorf("Task %s has no TimeoutSeconds", name)
+				}
+				params, _ := s["Parameters"].(map[string]any)
+				fn, _ := params["FunctionName"].(string)
+				m := placeholder.FindStringSubmatch(fn)
+				if s["Resource"] != "arn:aws:states:::lambda:invoke" || m == nil {
+					t.Errorf("Task %s: want Resource arn:aws:states:::lambda:invoke with FunctionName ${<Function>Arn}", name)
+					continue
+				}
+				fid := strings.TrimSuffix(m[1], "Arn")
+				invoked[fid] = max(invoked[fid], int(timeout))
+			}
+
+			var allowed []string
+			for _, pol := range get(p, "Policies").Content {
+				if li := get(pol, "LambdaInvokePolicy"); li != nil {
+					fn := get(li, "FunctionName")
+					if name, arg := intrinsic(fn); name != "Ref" || st.resourceType(arg.Value) != functionType {
+						t.Errorf("LambdaInvokePolicy FunctionName = %s, want !Ref of a function", show(fn))
+					} else {
+						allowed = append(allowed, arg.Value)
+					}
+				}
+			}
+			var names []string
+			for fid := range invoked {
+				names = append(names, fid)
+			}
+			sort.Strings(allowed)
+			sort.Strings(names)
+			if !slices.Equal(allowed, names) {
+				t.Errorf("LambdaInvokePolicy covers %v; the Task states invoke %v", allowed, names)
+			}
+			if !slices.Equal(names, want[id]) {
+				t.Errorf("the Task states invoke %v, want %v", names, want[id])
+			}
+
+			// At the defaults, and with every Number parameter at its largest.
+			params := get(st.doc, "Parameters")
+			largest := map[string]string{}
+			for _, name := range keys(params) {
+				if v := scalar(path(params, name, "MaxValue")); v != "" {
+					largest[name] = v
+				}
+			}
+			backend := map[string]string{stateMachineID: "api", engineMachineID: "engine"}[id]
+			for _, s := range []*stack{backendStack(t, st, backend, nil), backendStack(t, st, backend, largest)} {
+				for fid, taskTimeout := range invoked {
+					if st.resourceType(fid) != functionType {
+						t.Errorf("the ASL invokes ${%sArn}, but %s is not a function of this template", fid, fid)
+						continue
+					}
+					if !s.exists(t, fid) {
+						t.Errorf("%s invokes %s, which Backend=%s does not create", id, fid, backend)
+					}
+					fnTimeout, _ := strconv.Atoi(s.str(t, get(st.functionProps(fid), "Timeout")))
+					if fnTimeout > taskTimeout {
+						t.Errorf("%s's Timeout %d s outlasts every Task that runs it (longest %d s)", fid, fnTimeout, taskTimeout)
+					}
+				}
+			}
+
+			logging := get(p, "Logging")
+			dests := get(logging, "Destinations")
+			if dests == nil || len(dests.Content) != 1 {
+				t.Fatalf("Logging = %s, want one CloudWatch Logs destination", show(logging))
+			}
+			arn := path(dests.Content[0], "CloudWatchLogsLogGroup", "LogGroupArn")
+			if name, arg := intrinsic(arn); name != "GetAtt" || !strings.HasSuffix(arg.Value, ".Arn") ||
+				st.resourceType(strings.TrimSuffix(arg.Value, ".Arn")) != "AWS::Logs::LogGroup" {
+				t.Errorf("LogGroupArn = %s, want !GetAtt <a log group>.Arn", show(arn))
+			} else if r := path(st.props(strings.TrimSuffix(arg.Value, ".Arn")), "RetentionInDays"); r == nil {
+				t.Errorf("the state machine's log group has no RetentionInDays")
+			}
+		})
 	}
 }
 
@@ -740,13 +931,21 @@ func TestNoParameterHoldsTheKey(t *testing.T) {
 	}
 }
 
+// The outputs keep their names whatever the backend; StateMachineArn is
+// the state machine the stack's backend runs.
 func TestOutputs(t *testing.T) {
 	st := loadTemplate(t)
 	out := get(st.doc, "Outputs")
-	for name, want := range map[string]string{"BucketName": bucketID, "StateMachineArn": stateMachineID, "SubmitFunctionName": "SubmitFunction"} {
-		v := path(out, name, "Value")
-		if fn, arg := intrinsic(v); fn != "Ref" || arg.Value != want {
-			t.Errorf("output %s = %s, want !Ref %s", name, show(v), want)
+	if got, want := keys(out), []string{"BucketName", "InboxUri", "StateMachineArn", "SubmitFunctionName", "SubmitDeadLetterQueueUrl"}; !slices.Equal(got, want) {
+		t.Errorf("outputs = %v, want %v", got, want)
+	}
+	for _, backend := range backends {
+		s := backendStack(t, st, backend, nil)
+		machine := map[string]string{"api": stateMachineID, "engine": engineMachineID}[backend]
+		for name, want := range map[string]string{"BucketName": bucketID, "StateMachineArn": machine, "SubmitFunctionName": "SubmitFunction"} {
+			if got := s.str(t, path(out, name, "Value")); got != "<"+want+">" {
+				t.Errorf("Backend=%s: output %s = %s, want !Ref %s", backend, name, got, want)
+			}
 		}
 	}
 }
@@ -823,7 +1022,11 @@ func TestSamconfig(t *testing.T) {
 // leave the function on its default silently).
 func TestEnvironmentIsRead(t *testing.T) {
 	root := repoRoot(t)
-	files, _ := filepath.Glob(filepath.Join(root, "internal", "pipeline", "*.go"))
+	var files []string
+	for _, pkg := range []string{"pipeline", "enginesteps"} {
+		f, _ := filepath.Glob(filepath.Join(root, "internal", pkg, "*.go"))
+		files = append(files, f...)
+	}
 	read := map[string]bool{}
 	getenv := regexp.MustCompile(`(?:Getenv|LookupEnv|env|envInt)\("([A-Z][A-Z0-9_]*)"`)
 	for _, f := range files {
@@ -839,13 +1042,13 @@ func TestEnvironmentIsRead(t *testing.T) {
 		}
 	}
 	if len(read) == 0 {
-		t.Fatal("found no environment variables read in internal/pipeline")
+		t.Fatal("found no environment variables read in internal/pipeline and internal/enginesteps")
 	}
 	st := loadTemplate(t)
 	for _, id := range st.ofType(functionType) {
 		for _, k := range keys(path(st.functionProps(id), "Environment", "Variables")) {
 			if !read[k] {
-				t.Errorf("%s sets %s, which internal/pipeline never reads", id, k)
+				t.Errorf("%s sets %s, which neither internal/pipeline nor internal/enginesteps reads", id, k)
 			}
 		}
 	}

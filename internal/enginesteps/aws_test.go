@@ -1,6 +1,7 @@
 package enginesteps
 
 import (
+	"regexp"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,5 +24,16 @@ func TestFromConfig(t *testing.T) {
 	}
 	if s.Bucket.Name() != "clipmill-123456789012-eu-west-1" || s.Engine.Encoder.Preset != "faster" || s.Scratch != "/tmp" || s.Recogniser != nil {
 		t.Errorf("steps = %+v, engine %+v", s, s.Engine)
+	}
+}
+
+// template.yaml lets the transcribe function check the jobs named
+// clipmill-*, in the characters Transcribe allows.
+func TestJobNamesMatchThePolicy(t *testing.T) {
+	valid := regexp.MustCompile(`^clipmill-[0-9a-zA-Z._-]{1,190}$`)
+	for _, work := range []string{"work/talk-1-0123456789abcdef/", "work/Ünïcode talk (2)-2-abc/"} {
+		if n := jobName(work); !valid.MatchString(n) {
+			t.Errorf("jobName(%q) = %q", work, n)
+		}
 	}
 }
