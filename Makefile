@@ -57,15 +57,17 @@ deploy:
 
 # A three-minute synthetic talk with a face in it, on this machine alone:
 # first clipped directly (with its exact transcript), then dropped into the
-# local S3 drop-folder pipeline (speech recognised by pocketsphinx).
+# local S3 drop folder, where the stack's own engine (the steps of
+# statemachine/engine.asl.json) clips it with the transcript beside it.
 demo: setup cli
 	@mkdir -p $(DEMO)/bucket/inbox
 	@face="$$($(GO) list -m -f '{{.Dir}}' github.com/esimov/pigo)/testdata/sample.jpg"; \
 	  [ -f $(DEMO)/talk.mp4 ] || $(BIN) sample $(DEMO)/talk.mp4 --seconds 180 --face "$$face"
 	$(BIN) clip $(DEMO)/talk.mp4 --transcript $(DEMO)/talk.srt --duration 30,60 --out $(DEMO)/clips
-	@cp -n $(DEMO)/talk.mp4 $(DEMO)/bucket/inbox/talk.mp4
 	@echo '{"title":"Demo talk","output_settings":{"duration_types":["30"],"caption_style":"bold"}}' > $(DEMO)/bucket/inbox/talk.json
-	$(BIN) local --data $(DEMO)/bucket --once --s3-addr 127.0.0.1:0
+	@cp -n $(DEMO)/talk.srt $(DEMO)/bucket/inbox/talk.srt
+	@cp -n $(DEMO)/talk.mp4 $(DEMO)/bucket/inbox/talk.mp4
+	$(BIN) local --backend engine --data $(DEMO)/bucket --once --s3-addr 127.0.0.1:0
 	@echo
 	@echo "Watch the clips: open $(DEMO)/clips/index.html in a browser."
 	@echo "The drop-folder pipeline wrote $(DEMO)/bucket/clips/talk/manifest.json and the clip files beside it."
