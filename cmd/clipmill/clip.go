@@ -26,6 +26,7 @@ import (
 	"github.com/clipmill/clipmill/internal/engine/speech"
 	"github.com/clipmill/clipmill/internal/engine/transcript"
 	"github.com/clipmill/clipmill/internal/gallery"
+	"github.com/clipmill/clipmill/internal/ids"
 )
 
 // flagNames maps the contract's parameter paths to this command's flags, so
@@ -236,7 +237,7 @@ func clipCmd(args []string, stdout, stderr io.Writer) error {
 // its manifest says why), the stats if asked for, and the summary.
 func finish(ctx context.Context, stdout io.Writer, out string, aspect clipping.AspectRatio, res *engine.Result, runErr error, timeout time.Duration, statsF string) error {
 	manifest := clipping.Job{
-		ID: engine.NewID(), Status: clipping.JobCompleted, Progress: 100,
+		ID: ids.New(), Status: clipping.JobCompleted, Progress: 100,
 		CreatedAt: clipping.Ptr(time.Now().Unix()), Clips: []clipping.Clip{},
 	}
 	if res != nil {

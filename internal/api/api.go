@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/clipmill/clipmill/internal/clipping"
-	"github.com/clipmill/clipmill/internal/engine"
+	"github.com/clipmill/clipmill/internal/ids"
 	"github.com/clipmill/clipmill/internal/store"
 )
 
@@ -159,7 +159,7 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.Now()
-	w.Header().Set("X-Request-Id", engine.NewID()[:16])
+	w.Header().Set("X-Request-Id", ids.New()[:16])
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	if body := guardBody(w, r, h.BodyIdle); body != nil {
 		defer body.done(r)

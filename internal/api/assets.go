@@ -12,7 +12,7 @@ import (
 	"unicode"
 
 	"github.com/clipmill/clipmill/internal/clipping"
-	"github.com/clipmill/clipmill/internal/engine"
+	"github.com/clipmill/clipmill/internal/ids"
 	"github.com/clipmill/clipmill/internal/store"
 )
 
@@ -94,7 +94,7 @@ func tooBig(err error) bool {
 // uploaded with (made safe), under a folder named by the id: a job on it is
 // titled by that name, as a job on a URL is by the URL's file name.
 func (h *handler) saveAsset(w http.ResponseWriter, r *http.Request, src io.Reader, mimeType, name string) {
-	id := engine.NewID()
+	id := ids.New()
 	dir := filepath.Join(h.DataDir, "assets", id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		h.fail(w, r, err)

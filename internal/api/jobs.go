@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/clipmill/clipmill/internal/clipping"
-	"github.com/clipmill/clipmill/internal/engine"
+	"github.com/clipmill/clipmill/internal/ids"
 	"github.com/clipmill/clipmill/internal/store"
 )
 
@@ -50,7 +50,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	now := h.Now()
-	id := engine.NewID()
+	id := ids.New()
 	job := &store.Job{
 		ID: id, Owner: owner, Request: req, CreatedAt: now, UpdatedAt: now,
 		Resource: clipping.Job{

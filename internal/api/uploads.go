@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/clipmill/clipmill/internal/clipping"
-	"github.com/clipmill/clipmill/internal/engine"
+	"github.com/clipmill/clipmill/internal/ids"
 	"github.com/clipmill/clipmill/internal/store"
 )
 
@@ -207,7 +207,7 @@ func parseChecksum(s string) (string, bool) {
 
 // newUpload is the record of a declared file, waiting for its bytes.
 func (h *handler) newUpload(owner string, u upload, batch string, index int) *store.Asset {
-	id := engine.NewID()
+	id := ids.New()
 	now := h.Now()
 	return &store.Asset{ID: id, Owner: owner, Path: filepath.Join(h.DataDir, "assets", id, safeName(u.name, "upload")),
 		MimeType: u.mimeType, Size: u.size, CreatedAt: now, Name: u.name, Status: store.AssetPending, SHA256: u.sha256,
@@ -260,7 +260,7 @@ func (h *handler) directUploadBatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, clipping.InvalidParam("title", "title may have at most 255 characters."))
 		return
 	}
-	b := &store.Batch{ID: engine.NewID(), Owner: ownerOf(r), Total: len(req.Files), CreatedAt: h.Now()}
+	b := &store.Batch{ID: ids.New(), Owner: ownerOf(r), Total: len(req.Files), CreatedAt: h.Now()}
 	if req.Title != nil {
 		b.Title = *req.Title
 	}

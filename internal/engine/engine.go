@@ -25,7 +25,6 @@ import (
 	"github.com/clipmill/clipmill/internal/engine/source"
 	"github.com/clipmill/clipmill/internal/engine/speech"
 	"github.com/clipmill/clipmill/internal/engine/transcript"
-	"github.com/clipmill/clipmill/internal/ids"
 )
 
 // Engine holds what every job shares.
@@ -147,8 +146,6 @@ func (e *Engine) log() *slog.Logger {
 	return slog.Default()
 }
 
-// NewID returns a random 32-character hex id.
-func NewID() string { return ids.New() }
 
 // Run runs the job: Plan, then Render of every clip. It returns an error
 // only when the job as a whole fails; a clip that fails alone is reported

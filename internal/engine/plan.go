@@ -16,6 +16,7 @@ import (
 	"github.com/clipmill/clipmill/internal/engine/render"
 	"github.com/clipmill/clipmill/internal/engine/source"
 	"github.com/clipmill/clipmill/internal/engine/transcript"
+	"github.com/clipmill/clipmill/internal/ids"
 )
 
 // PlanVersion is the version of the plan.json format this engine writes
@@ -163,7 +164,7 @@ func (e *Engine) PlanFrom(ctx context.Context, job Job, info source.Info, track 
 		return nil, err
 	}
 	for _, pick := range picks {
-		pc := PlannedClip{ID: NewID(), DurationType: pick.DurationType, Start: pick.Start, End: pick.End,
+		pc := PlannedClip{ID: ids.New(), DurationType: pick.DurationType, Start: pick.Start, End: pick.End,
 			Title: pick.Title, Reason: pick.Reason, Virality: pick.Virality, Hashtags: pick.Hashtags, Words: pick.Words}
 		if track != nil {
 			if lufs, ok := track.Integrated(pick.Start, pick.End); ok {
