@@ -146,7 +146,6 @@ func (e *Engine) log() *slog.Logger {
 	return slog.Default()
 }
 
-
 // Run runs the job: Plan, then Render of every clip. It returns an error
 // only when the job as a whole fails; a clip that fails alone is reported
 // with its Err set.

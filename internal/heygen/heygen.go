@@ -11,11 +11,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/clipmill/clipmill/internal/clipping"
+	"github.com/clipmill/clipmill/internal/httpx"
 )
 
 // DefaultBaseURL is HeyGen's API.
@@ -138,7 +138,7 @@ func (c *Client) doSized(ctx context.Context, method, path string, h http.Header
 	req.Header.Set("User-Agent", "clipmill-pipeline/1")
 	res, err := c.http().Do(req)
 	if err != nil {
-		return &Error{Err: redactURLError(err)}
+		return &Error{Err: httpx.RedactError(err, httpx.Origin)}
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))
@@ -162,23 +162,11 @@ func (c *Client) doSized(ctx context.Context, method, path string, h http.Header
 		} else {
 			e.Message = strings.TrimSpace(string(b[:min(len(b), 200)]))
 		}
-		if s, err := strconv.Atoi(strings.TrimSpace(res.Header.Get("Retry-After"))); err == nil && s >= 0 {
-			e.RetryAfter = time.Duration(s) * time.Second
-		}
+		e.RetryAfter, _ = httpx.RetryAfter(res.Header.Get("Retry-After"), time.Now())
 		return e
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("%s %s: unreadable answer: %w", method, path, err)
 	}
 	return nil
-}
-
-// redactURLError keeps the operation and cause but drops the URL, whose
-// path may hold ids and whose query may hold signatures.
-func redactURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
-	}
-	return err
 }

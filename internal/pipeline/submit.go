@@ -89,9 +89,6 @@ func (p *Pipeline) sleep(ctx context.Context, d time.Duration) error {
 	return clock.Sleep(ctx, d)
 }
 
-// videoSuffixes are the uploads that start a job, in any case.
-var videoSuffixes = []string{".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"}
-
 // Inbox is where uploads start jobs.
 const Inbox = "inbox/"
 
@@ -101,12 +98,10 @@ func VideoName(key string) (string, bool) {
 	if !strings.HasPrefix(key, Inbox) {
 		return "", false
 	}
-	ext := strings.ToLower(path.Ext(key))
-	for _, s := range videoSuffixes {
-		if ext == s {
-			name := strings.TrimSuffix(strings.TrimPrefix(key, Inbox), path.Ext(key))
-			return name, name != "" && !strings.HasSuffix(name, "/")
-		}
+	// The uploads that start a job are the videos the API takes, in any case.
+	if _, ok := clipping.VideoType(key); ok {
+		name := strings.TrimSuffix(strings.TrimPrefix(key, Inbox), path.Ext(key))
+		return name, name != "" && !strings.HasSuffix(name, "/")
 	}
 	return "", false
 }

@@ -54,12 +54,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/clipmill/clipmill/internal/httpx"
 	"github.com/clipmill/clipmill/internal/netguard"
 	"github.com/clipmill/clipmill/internal/store"
 )
@@ -117,7 +117,7 @@ func (s *Sender) Send(ctx context.Context, d *store.Delivery) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(d.Body))
 	if err != nil {
-		return &SendError{Err: redactErr(err)}
+		return &SendError{Err: httpx.RedactError(err, httpx.Origin)}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "clipmill-webhook/1")
@@ -132,7 +132,7 @@ func (s *Sender) Send(ctx context.Context, d *store.Delivery) error {
 	resp, err := client.Do(req)
 	if err != nil {
 		// A refused destination stays refused; a cancelled ctx is final.
-		return &SendError{Err: redactErr(err), Retry: !errors.Is(err, netguard.ErrBlocked) && ctx.Err() == nil}
+		return &SendError{Err: httpx.RedactError(err, httpx.Origin), Retry: !errors.Is(err, netguard.ErrBlocked) && ctx.Err() == nil}
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // so the connection can be reused
@@ -143,7 +143,7 @@ func (s *Sender) Send(ctx context.Context, d *store.Delivery) error {
 		return nil
 	case code == http.StatusTooManyRequests || code >= 500:
 		return &SendError{Err: fmt.Errorf("receiver answered %s", resp.Status), Retry: true,
-			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+			RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
 	case code >= 300 && code < 400:
 		return &SendError{Err: fmt.Errorf("receiver answered %s (redirects are not followed)", resp.Status)}
 	default:
@@ -248,7 +248,7 @@ func (o *Outbox) log() *slog.Logger {
 
 // attempt sends d once and records what comes of it.
 func (o *Outbox) attempt(ctx context.Context, d *store.Delivery) {
-	log := o.log().With("delivery", d.ID, "job", d.JobID, "event", d.EventType, "url", redact(d.URL), "attempt", d.Attempts)
+	log := o.log().With("delivery", d.ID, "job", d.JobID, "event", d.EventType, "url", httpx.Origin(d.URL), "attempt", d.Attempts)
 	err := o.Sender.Send(ctx, d)
 	bg := context.WithoutCancel(ctx) // the outcome is stored even at shutdown
 	switch wait, retry := o.next(d.Attempts, err); {
@@ -300,47 +300,6 @@ func (o *Outbox) next(attempt int, err error) (time.Duration, bool) {
 		wait = min(se.RetryAfter, limit)
 	}
 	return wait, true
-}
-
-// parseRetryAfter reads delay-seconds or an HTTP date; 0 if absent or bad.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		return time.Duration(min(n, 86400)) * time.Second // a day bounds the multiplication; the backoff caps it anyway
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
-
-// redact keeps the scheme and host of a callback URL for logs and errors:
-// the query, and for many services (Slack, Discord) the path, hold tokens.
-func redact(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Host == "" {
-		return "(unparseable URL)"
-	}
-	s := u.Scheme + "://" + u.Host
-	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-		s += "/…"
-	}
-	return s
-}
-
-// redactErr rewrites the URL net/http puts into its errors.
-func redactErr(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return &url.Error{Op: ue.Op, URL: redact(ue.URL), Err: ue.Err}
-	}
-	return err
 }
 
 // Sign returns the X-Clipmill-Signature value for body sent at timestamp
@@ -403,4 +362,10 @@ func Verify(secret, body []byte, header string, now time.Time, tolerance time.Du
 		return fmt.Errorf("%w: signed at %d, %s from now", ErrTimestamp, ts, age.Round(time.Second))
 	}
 	return nil
+}
+
+// retryAfter is the receiver's Retry-After; 0 when it sent none.
+func retryAfter(v string) time.Duration {
+	d, _ := httpx.RetryAfter(v, time.Now())
+	return d
 }

@@ -385,24 +385,6 @@ func TestRetryAfter(t *testing.T) {
 	}
 }
 
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	for v, want := range map[string]time.Duration{
-		"":                              0,
-		"0":                             0,
-		"-5":                            0,
-		"7":                             7 * time.Second,
-		"99999999999999999":             24 * time.Hour, // bounded before multiplying
-		"Wed, 01 Jan 2025 00:00:30 GMT": 30 * time.Second,
-		"Tue, 31 Dec 2024 23:00:00 GMT": 0,
-		"soon":                          0,
-	} {
-		if got := parseRetryAfter(v, now); got != want {
-			t.Errorf("%q: got %s, want %s", v, got, want)
-		}
-	}
-}
-
 // A stopped outbox keeps its deliveries: one waiting for its retry keeps
 // its schedule, and one cut off mid-attempt is due again at once. The
 // next outbox on the store delivers both, under their first event ids.

@@ -17,11 +17,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/clipmill/clipmill/internal/clock"
+	"github.com/clipmill/clipmill/internal/httpx"
 )
 
 // Candidate is a clip the offline scorer proposes.
@@ -256,7 +256,7 @@ func (c *Client) attempt(ctx context.Context, endpoint string, body []byte) (con
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		retry = resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
 		if retry {
-			after = retryAfter(resp.Header.Get("Retry-After"))
+			after = retryAfterOr(resp.Header.Get("Retry-After"), -1)
 		}
 		return "", retry, after, fmt.Errorf("%s %s: %s", req.Method, req.URL.Redacted(), c.errorText(resp.Status, msg))
 	}
@@ -302,22 +302,6 @@ func (c *Client) messageContent(data []byte) (string, error) {
 		return "", errors.New("the answer is empty")
 	}
 	return *ch.Message.Content, nil
-}
-
-// retryAfter reads Retry-After as seconds or an HTTP date; -1 when absent
-// or unreadable.
-func retryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return -1
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if when, err := http.ParseTime(v); err == nil {
-		return max(0, time.Until(when))
-	}
-	return -1
 }
 
 // errorText is the status and the server's message: OpenAI's
@@ -379,4 +363,12 @@ func urlError(err error) error {
 		return fmt.Errorf("bad base URL: %w", ue.Err)
 	}
 	return fmt.Errorf("build request: %w", err)
+}
+
+// retryAfterOr is the server's Retry-After, or def when it sent none.
+func retryAfterOr(v string, def time.Duration) time.Duration {
+	if d, ok := httpx.RetryAfter(v, time.Now()); ok {
+		return d
+	}
+	return def
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
+	"github.com/clipmill/clipmill/internal/httpx"
 	"github.com/clipmill/clipmill/internal/netguard"
 )
 
@@ -135,12 +136,7 @@ func DisplayName(input string) string {
 }
 
 // redact drops the query, which for presigned URLs holds credentials.
-func redact(u *url.URL) string {
-	c := *u
-	c.RawQuery = ""
-	c.User = nil
-	return c.String()
-}
+func redact(u *url.URL) string { return httpx.WithoutQuery(u.String()) }
 
 // downloadFailure says why a download failed without telling what the
 // server's network looks like inside: which names resolve, to which

@@ -14,12 +14,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/clipmill/clipmill/internal/clock"
 	"github.com/clipmill/clipmill/internal/engine/transcript"
+	"github.com/clipmill/clipmill/internal/httpx"
 )
 
 // OpenAI talks to any OpenAI-compatible /v1/audio/transcriptions endpoint
@@ -138,7 +138,9 @@ func (o *OpenAI) openaiAttempt(ctx context.Context, endpoint, path, language str
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, openaiMaxErrorBody))
 		retry = resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
 		if retry {
-			after = openaiRetryAfter(resp.Header.Get("Retry-After"))
+			if d, ok := httpx.RetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+				after = d
+			}
 		}
 		return t, retry, after, fmt.Errorf("%s %s: %s", req.Method, req.URL.Redacted(), o.openaiErrorText(resp.Status, msg))
 	}
@@ -235,22 +237,6 @@ func openaiAudioType(path string) string {
 		return "audio/webm"
 	}
 	return "application/octet-stream"
-}
-
-// openaiRetryAfter reads Retry-After as seconds or an HTTP date; -1 when
-// absent or unreadable.
-func openaiRetryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return -1
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if when, err := http.ParseTime(v); err == nil {
-		return max(0, time.Until(when))
-	}
-	return -1
 }
 
 // openaiErrorText is the status and the server's message: OpenAI's
