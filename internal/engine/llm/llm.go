@@ -22,6 +22,7 @@ import (
 
 	"github.com/clipmill/clipmill/internal/clock"
 	"github.com/clipmill/clipmill/internal/httpx"
+	"github.com/clipmill/clipmill/internal/openaicompat"
 )
 
 // Candidate is a clip the offline scorer proposes.
@@ -170,7 +171,7 @@ func checkSlots(slots []Slot) error {
 // complete sends the request, retrying once on 429, 5xx and network
 // errors, and returns the message content of the first choice.
 func (c *Client) complete(ctx context.Context, body []byte) (string, error) {
-	endpoint := c.endpoint()
+	endpoint := openaicompat.Endpoint(c.BaseURL, "/chat/completions")
 	for attempt := 1; ; attempt++ {
 		content, retry, after, err := c.attempt(ctx, endpoint, body)
 		if err == nil {
@@ -214,20 +215,6 @@ func (c *Client) timeout() time.Duration {
 	return defaultTimeout
 }
 
-// endpoint builds the chat-completions URL from BaseURL.
-func (c *Client) endpoint() string {
-	base := strings.TrimRight(c.BaseURL, "/")
-	if base == "" {
-		base = "https://api.openai.com"
-	}
-	switch {
-	case strings.HasSuffix(base, "/chat/completions"):
-		return base
-	case strings.HasSuffix(base, "/v1"):
-		return base + "/chat/completions"
-	}
-	return base + "/v1/chat/completions"
-}
 
 // attempt makes one request. retry says whether another attempt may
 // succeed; after is the server's Retry-After, or -1.
@@ -235,7 +222,7 @@ func (c *Client) attempt(ctx context.Context, endpoint string, body []byte) (con
 	after = -1
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
-		return "", false, after, urlError(err)
+		return "", false, after, openaicompat.BaseURLError(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -258,7 +245,7 @@ func (c *Client) attempt(ctx context.Context, endpoint string, body []byte) (con
 		if retry {
 			after = retryAfterOr(resp.Header.Get("Retry-After"), -1)
 		}
-		return "", retry, after, fmt.Errorf("%s %s: %s", req.Method, req.URL.Redacted(), c.errorText(resp.Status, msg))
+		return "", retry, after, fmt.Errorf("%s %s: %s", req.Method, req.URL.Redacted(), openaicompat.ErrorText(resp.Status, msg, c.APIKey))
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {
@@ -286,14 +273,14 @@ type chatResponse struct {
 func (c *Client) messageContent(data []byte) (string, error) {
 	var r chatResponse
 	if err := json.Unmarshal(data, &r); err != nil {
-		return "", fmt.Errorf("bad response (%s): %w", c.snippet(data), err)
+		return "", fmt.Errorf("bad response (%s): %w", openaicompat.Snippet(data, c.APIKey), err)
 	}
 	if len(r.Choices) == 0 {
-		return "", fmt.Errorf("response has no choices (%s)", c.snippet(data))
+		return "", fmt.Errorf("response has no choices (%s)", openaicompat.Snippet(data, c.APIKey))
 	}
 	ch := r.Choices[0]
 	if ch.Message.Refusal != nil && *ch.Message.Refusal != "" {
-		return "", fmt.Errorf("the model refused: %s", c.snippet([]byte(*ch.Message.Refusal)))
+		return "", fmt.Errorf("the model refused: %s", openaicompat.Snippet([]byte(*ch.Message.Refusal), c.APIKey))
 	}
 	if ch.FinishReason == "length" {
 		return "", errors.New("the answer was cut off at the model's token limit")
@@ -304,66 +291,16 @@ func (c *Client) messageContent(data []byte) (string, error) {
 	return *ch.Message.Content, nil
 }
 
-// errorText is the status and the server's message: OpenAI's
-// {"error":{"message"}}, the {"error":"..."} of Ollama and llama.cpp, or
-// the start of the body.
-func (c *Client) errorText(status string, body []byte) string {
-	var e struct {
-		Error json.RawMessage `json:"error"`
-	}
-	msg := ""
-	if json.Unmarshal(body, &e) == nil && len(e.Error) > 0 {
-		var inner struct {
-			Message string `json:"message"`
-		}
-		var s string
-		switch {
-		case json.Unmarshal(e.Error, &inner) == nil && inner.Message != "":
-			msg = inner.Message
-		case json.Unmarshal(e.Error, &s) == nil && s != "":
-			msg = s
-		}
-	}
-	if msg == "" {
-		msg = string(body)
-	}
-	msg = c.snippet([]byte(msg))
-	if msg == "" {
-		return status
-	}
-	return status + ": " + msg
-}
 
-// snippet is text fit for an error: one line, short, and without the key,
-// which some servers echo back.
-func (c *Client) snippet(b []byte) string {
-	s := strings.Join(strings.Fields(string(b)), " ")
-	if c.APIKey != "" {
-		s = strings.ReplaceAll(s, c.APIKey, "[api key]")
-	}
-	if r := []rune(s); len(r) > 200 {
-		s = string(r[:200]) + "…"
-	}
-	return s
-}
 
 // redact keeps the key out of a transport error's text.
 func (c *Client) redact(err error) error {
 	if c.APIKey == "" || !strings.Contains(err.Error(), c.APIKey) {
 		return err
 	}
-	return errors.New(c.snippet([]byte(err.Error())))
+	return errors.New(openaicompat.Snippet([]byte(err.Error()), c.APIKey))
 }
 
-// urlError reports a base URL that does not parse without quoting it,
-// since it may hold credentials.
-func urlError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("bad base URL: %w", ue.Err)
-	}
-	return fmt.Errorf("build request: %w", err)
-}
 
 // retryAfterOr is the server's Retry-After, or def when it sent none.
 func retryAfterOr(v string, def time.Duration) time.Duration {

@@ -291,22 +291,6 @@ func checkSchema(t *testing.T, raw json.RawMessage, slots []Slot) {
 	}
 }
 
-func TestEndpoint(t *testing.T) {
-	for base, want := range map[string]string{
-		"":                                   "https://api.openai.com/v1/chat/completions",
-		"http://127.0.0.1:11434":             "http://127.0.0.1:11434/v1/chat/completions",
-		"http://127.0.0.1:11434/":            "http://127.0.0.1:11434/v1/chat/completions",
-		"http://127.0.0.1:8080/v1":           "http://127.0.0.1:8080/v1/chat/completions",
-		"http://127.0.0.1:8080/v1/":          "http://127.0.0.1:8080/v1/chat/completions",
-		"https://h.test/openai/v1":           "https://h.test/openai/v1/chat/completions",
-		"https://h.test/v1/chat/completions": "https://h.test/v1/chat/completions",
-	} {
-		if got := (&Client{BaseURL: base}).endpoint(); got != want {
-			t.Errorf("BaseURL %q: %s, want %s", base, got, want)
-		}
-	}
-}
-
 // A base URL ending in /v1, with no key: the path is not doubled and no
 // Authorization header is sent.
 func TestBaseURLWithV1AndNoKey(t *testing.T) {

@@ -3,15 +3,12 @@ package speech
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +17,7 @@ import (
 	"github.com/clipmill/clipmill/internal/clock"
 	"github.com/clipmill/clipmill/internal/engine/transcript"
 	"github.com/clipmill/clipmill/internal/httpx"
+	"github.com/clipmill/clipmill/internal/openaicompat"
 )
 
 // OpenAI talks to any OpenAI-compatible /v1/audio/transcriptions endpoint
@@ -54,7 +52,7 @@ var openaiDefaultClient = &http.Client{Timeout: 15 * time.Minute}
 // and returns its words, with times relative to the file. 429, 5xx and
 // network errors are retried, up to 3 attempts in all.
 func (o *OpenAI) TranscribeFile(ctx context.Context, path string, language string) (transcript.Transcript, error) {
-	endpoint := o.openaiEndpoint()
+	endpoint := openaicompat.Endpoint(o.BaseURL, "/audio/transcriptions")
 	wait := o.retryWait
 	if wait <= 0 {
 		wait = time.Second
@@ -90,20 +88,6 @@ func (o *OpenAI) TranscribeFile(ctx context.Context, path string, language strin
 	}
 }
 
-// openaiEndpoint builds the transcription URL from BaseURL.
-func (o *OpenAI) openaiEndpoint() string {
-	base := strings.TrimRight(o.BaseURL, "/")
-	if base == "" {
-		base = "https://api.openai.com"
-	}
-	switch {
-	case strings.HasSuffix(base, "/audio/transcriptions"):
-		return base
-	case strings.HasSuffix(base, "/v1"):
-		return base + "/audio/transcriptions"
-	}
-	return base + "/v1/audio/transcriptions"
-}
 
 // openaiAttempt makes one request. retry says whether another attempt may
 // succeed; after is the server's Retry-After, or -1.
@@ -116,7 +100,7 @@ func (o *OpenAI) openaiAttempt(ctx context.Context, endpoint, path, language str
 	defer body.Close()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, body)
 	if err != nil {
-		return t, false, after, openaiURLError(err)
+		return t, false, after, openaicompat.BaseURLError(err)
 	}
 	req.ContentLength = body.size
 	req.Header.Set("Content-Type", contentType)
@@ -142,7 +126,7 @@ func (o *OpenAI) openaiAttempt(ctx context.Context, endpoint, path, language str
 				after = d
 			}
 		}
-		return t, retry, after, fmt.Errorf("%s %s: %s", req.Method, req.URL.Redacted(), o.openaiErrorText(resp.Status, msg))
+		return t, retry, after, fmt.Errorf("%s %s: %s", req.Method, req.URL.Redacted(), openaicompat.ErrorText(resp.Status, msg, o.APIKey))
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, openaiMaxResponse+1))
 	if err != nil {
@@ -153,7 +137,7 @@ func (o *OpenAI) openaiAttempt(ctx context.Context, endpoint, path, language str
 	}
 	t, err = transcript.ParseJSON(bytes.NewReader(data))
 	if err != nil {
-		return t, false, after, fmt.Errorf("bad response (%s): %w", o.openaiSnippet(data), err)
+		return t, false, after, fmt.Errorf("bad response (%s): %w", openaicompat.Snippet(data, o.APIKey), err)
 	}
 	return t, false, after, nil
 }
@@ -239,65 +223,5 @@ func openaiAudioType(path string) string {
 	return "application/octet-stream"
 }
 
-// openaiErrorText is the status and the server's message: OpenAI's
-// {"error":{"message"}}, the {"error":"..."} or {"detail":"..."} of other
-// servers, or the start of the body.
-func (o *OpenAI) openaiErrorText(status string, body []byte) string {
-	var e struct {
-		Error   json.RawMessage `json:"error"`
-		Detail  any             `json:"detail"`
-		Message string          `json:"message"`
-	}
-	msg := ""
-	if json.Unmarshal(body, &e) == nil {
-		var inner struct {
-			Message string `json:"message"`
-		}
-		var s string
-		switch {
-		case json.Unmarshal(e.Error, &inner) == nil && inner.Message != "":
-			msg = inner.Message
-		case json.Unmarshal(e.Error, &s) == nil && s != "":
-			msg = s
-		case e.Detail != nil:
-			if s, ok := e.Detail.(string); ok {
-				msg = s
-			} else if b, err := json.Marshal(e.Detail); err == nil {
-				msg = string(b)
-			}
-		case e.Message != "":
-			msg = e.Message
-		}
-	}
-	if msg == "" {
-		msg = string(body)
-	}
-	msg = o.openaiSnippet([]byte(msg))
-	if msg == "" {
-		return status
-	}
-	return status + ": " + msg
-}
 
-// openaiSnippet is text fit for an error: one line, short, and without the
-// key, which some servers echo back.
-func (o *OpenAI) openaiSnippet(b []byte) string {
-	s := strings.Join(strings.Fields(string(b)), " ")
-	if o.APIKey != "" {
-		s = strings.ReplaceAll(s, o.APIKey, "[api key]")
-	}
-	if r := []rune(s); len(r) > 200 {
-		s = string(r[:200]) + "…"
-	}
-	return s
-}
 
-// openaiURLError reports a base URL that does not parse without quoting
-// it, since it may hold credentials.
-func openaiURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("bad base URL: %w", ue.Err)
-	}
-	return fmt.Errorf("build request: %w", err)
-}

@@ -167,21 +167,6 @@ func TestOpenAIRequest(t *testing.T) {
 	}
 }
 
-func TestOpenAIEndpoint(t *testing.T) {
-	for base, want := range map[string]string{
-		"":                                 "https://api.openai.com/v1/audio/transcriptions",
-		"https://api.openai.com":           "https://api.openai.com/v1/audio/transcriptions",
-		"https://api.openai.com/v1":        "https://api.openai.com/v1/audio/transcriptions",
-		"http://127.0.0.1:8000/":           "http://127.0.0.1:8000/v1/audio/transcriptions",
-		"http://h/proxy/v1/":               "http://h/proxy/v1/audio/transcriptions",
-		"http://h/v1/audio/transcriptions": "http://h/v1/audio/transcriptions",
-	} {
-		if got := (&OpenAI{BaseURL: base}).openaiEndpoint(); got != want {
-			t.Errorf("endpoint for %q = %q, want %q", base, got, want)
-		}
-	}
-}
-
 func TestOpenAISegmentsOnly(t *testing.T) {
 	path, _ := openaiAudio(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -406,21 +391,5 @@ func TestOpenAIBadResponse(t *testing.T) {
 	}
 	if n.Load() != 1 {
 		t.Errorf("%d requests, want 1", n.Load())
-	}
-}
-
-func TestOpenAIErrorText(t *testing.T) {
-	o := &OpenAI{APIKey: "k3y"}
-	for body, want := range map[string]string{
-		`{"error":{"message":"Invalid file format.","type":"invalid_request_error"}}`: "400 Bad Request: Invalid file format.",
-		`{"error":"model not loaded"}`:                                "400 Bad Request: model not loaded",
-		`{"detail":"Not authenticated k3y"}`:                          "400 Bad Request: Not authenticated [api key]",
-		`{"detail":[{"loc":["body","file"],"msg":"field required"}]}`: `400 Bad Request: [{"loc":["body","file"],"msg":"field required"}]`,
-		"":              "400 Bad Request",
-		"plain\n  text": "400 Bad Request: plain text",
-	} {
-		if got := o.openaiErrorText("400 Bad Request", []byte(body)); got != want {
-			t.Errorf("openaiErrorText(%q) = %q, want %q", body, got, want)
-		}
 	}
 }
