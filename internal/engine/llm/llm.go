@@ -215,7 +215,6 @@ func (c *Client) timeout() time.Duration {
 	return defaultTimeout
 }
 
-
 // attempt makes one request. retry says whether another attempt may
 // succeed; after is the server's Retry-After, or -1.
 func (c *Client) attempt(ctx context.Context, endpoint string, body []byte) (content string, retry bool, after time.Duration, err error) {
@@ -291,8 +290,6 @@ func (c *Client) messageContent(data []byte) (string, error) {
 	return *ch.Message.Content, nil
 }
 
-
-
 // redact keeps the key out of a transport error's text.
 func (c *Client) redact(err error) error {
 	if c.APIKey == "" || !strings.Contains(err.Error(), c.APIKey) {
@@ -300,7 +297,6 @@ func (c *Client) redact(err error) error {
 	}
 	return errors.New(openaicompat.Snippet([]byte(err.Error()), c.APIKey))
 }
-
 
 // retryAfterOr is the server's Retry-After, or def when it sent none.
 func retryAfterOr(v string, def time.Duration) time.Duration {

@@ -88,7 +88,6 @@ func (o *OpenAI) TranscribeFile(ctx context.Context, path string, language strin
 	}
 }
 
-
 // openaiAttempt makes one request. retry says whether another attempt may
 // succeed; after is the server's Retry-After, or -1.
 func (o *OpenAI) openaiAttempt(ctx context.Context, endpoint, path, language string) (t transcript.Transcript, retry bool, after time.Duration, err error) {
@@ -222,6 +221,3 @@ func openaiAudioType(path string) string {
 	}
 	return "application/octet-stream"
 }
-
-
-
