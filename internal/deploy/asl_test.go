@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,29 +12,8 @@ import (
 	"time"
 
 	"github.com/clipmill/clipmill/internal/pipeline"
+	"github.com/clipmill/clipmill/statemachine/sfntest"
 )
-
-// nodeTool is node_modules/.bin/<name>, installed by `npm ci` from
-// package-lock.json. Without it the test fails, except under -short.
-func nodeTool(t *testing.T, name string) string {
-	t.Helper()
-	root := repoRoot(t)
-	bin := filepath.Join(root, "node_modules", ".bin", name)
-	_, statErr := os.Stat(bin)
-	_, nodeErr := exec.LookPath("node")
-	if statErr == nil && nodeErr == nil {
-		return bin
-	}
-	msg := fmt.Sprintf("node_modules/.bin/%s is missing: run `npm ci` in %s (package.json, package-lock.json)", name, root)
-	if nodeErr != nil {
-		msg = "node is not on PATH: install Node.js 20 or newer, then run `npm ci` in " + root
-	}
-	if testing.Short() {
-		t.Skip(msg)
-	}
-	t.Fatal(msg)
-	return ""
-}
 
 func aslFiles(t *testing.T) []string {
 	t.Helper()
@@ -106,7 +84,7 @@ func runTool(t *testing.T, dir string, name string, args ...string) (string, err
 // its JSONPaths and its transitions: as written (placeholders are plain
 // strings where they stand) and as deployed (placeholders replaced).
 func TestASLValidator(t *testing.T) {
-	validator := nodeTool(t, "asl-validator")
+	validator := sfntest.NodeTool(t, "asl-validator")
 	root := repoRoot(t)
 	dir := t.TempDir()
 
@@ -235,7 +213,7 @@ func status(s string, progress int) taskAnswer {
 // fields say, and every payload a function receives decodes into the Go
 // type that function takes.
 func TestASLRunsLocally(t *testing.T) {
-	nodeTool(t, "local-sfn")
+	sfntest.NodeTool(t, "local-sfn")
 	root := repoRoot(t)
 	module := filepath.Join(root, "node_modules", "aws-local-stepfunctions")
 	dir := t.TempDir()

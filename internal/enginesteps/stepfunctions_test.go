@@ -7,16 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/engine"
@@ -27,6 +23,7 @@ import (
 	"github.com/clipmill/clipmill/internal/pipeline"
 	"github.com/clipmill/clipmill/internal/sample"
 	"github.com/clipmill/clipmill/internal/sample/sampletest"
+	"github.com/clipmill/clipmill/statemachine/sfntest"
 )
 
 // These tests run the real definition, statemachine/engine.asl.json, in
@@ -159,72 +156,28 @@ func (r *recorder) Start(_ context.Context, name string, ex pipeline.Execution) 
 	return nil
 }
 
-type sfnResult struct {
-	Status string          `json:"status"`
-	Output json.RawMessage `json:"output"`
-	Error  string          `json:"error"`
-	Cause  string          `json:"cause"`
-	States []string        `json:"states"`
-}
-
 // run executes engine.asl.json in aws-local-stepfunctions on ex.
-func (w *world) run(ex pipeline.Execution) sfnResult {
-	t := w.t
-	t.Helper()
-	root, _ := filepath.Abs("../..")
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "aws-local-stepfunctions")); err != nil {
-		t.Fatal("node_modules/aws-local-stepfunctions is missing: run `npm ci` (make test does)")
-	}
-	handlers := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		out, err := w.handle(r)
-		if err != nil {
-			// As Lambda reports a Go error: its type's name and message.
-			name := fmt.Sprint(reflect.TypeOf(err))
-			name = name[strings.LastIndexAny(name, ".*")+1:]
-			var le *lambdaError
-			if errors.As(err, &le) {
-				name = le.name
-			}
-			out = map[string]string{"errorType": name, "errorMessage": err.Error()}
-		}
-		json.NewEncoder(rw).Encode(out)
-	}))
-	defer handlers.Close()
-	in, _ := json.Marshal(ex)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", filepath.Join(root, "statemachine", "testdata", "sfn-run.mjs"),
-		filepath.Join(root, "statemachine", "engine.asl.json"), handlers.URL)
-	cmd.Stdin = strings.NewReader(string(in))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, out)
-	}
-	var res sfnResult
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("node printed %q: %v", out, err)
-	}
-	return res
+func (w *world) run(ex pipeline.Execution) sfntest.Result {
+	w.t.Helper()
+	return sfntest.Run(w.t, "engine.asl.json", w.handle, ex)
 }
 
 // lambdaError is an error the Lambda service raises itself (throttling).
 type lambdaError struct{ name string }
 
-func (e *lambdaError) Error() string { return "Rate exceeded." }
+func (e *lambdaError) Error() string     { return "Rate exceeded." }
+func (e *lambdaError) ErrorType() string { return e.name }
 
-func (w *world) handle(r *http.Request) (any, error) {
-	ctx := r.Context()
-	fn := strings.TrimPrefix(r.URL.Path, "/")
+func (w *world) handle(ctx context.Context, fn string, payload json.RawMessage) (any, error) {
 	if fn == "store" {
 		var in pipeline.StoreInput
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		if err := json.Unmarshal(payload, &in); err != nil {
 			return nil, err
 		}
 		return w.pipe.Store(ctx, in)
 	}
 	var req Request
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+	if err := json.Unmarshal(payload, &req); err != nil {
 		return nil, err
 	}
 	step := req.Step
@@ -295,8 +248,6 @@ func fileSize(t *testing.T, p string) int64 {
 	return fi.Size()
 }
 
-func visited(states []string) string { return strings.Join(states, ",") }
-
 // The whole path on real media: Transcribe twice in progress, then done;
 // the plan from its words; the clip rendered by ffmpeg; the manifest.
 func TestStepFunctionsCompleted(t *testing.T) {
@@ -310,7 +261,7 @@ func TestStepFunctionsCompleted(t *testing.T) {
 	want := "Prepare,Transcribe?,StartTranscription,WaitTranscription,CheckTranscription,Transcribed?," +
 		"WaitTranscription,CheckTranscription,Transcribed?,WaitTranscription,CheckTranscription,Transcribed?," +
 		"Select,Render,RenderClip,Store,Stored"
-	if got := visited(res.States); got != want {
+	if got := res.Path(); got != want {
 		t.Errorf("states\n%s\nwant\n%s", got, want)
 	}
 	// The state stays small: keys and ids.
@@ -372,7 +323,7 @@ func TestStepFunctionsTranscriptionFailed(t *testing.T) {
 	w.aws.Fake.Reason = "The media format provided does not match the detected media format."
 	res := w.run(w.submit())
 	// The library reports a Fail state as an ExecutionError with its Cause.
-	if res.Status != "FAILED" || !strings.Contains(res.Cause, "see failed/<video name>.json") || !strings.HasSuffix(visited(res.States), "Transcribed?,StoreFailure,Failed") {
+	if res.Status != "FAILED" || !strings.Contains(res.Cause, "see failed/<video name>.json") || !strings.HasSuffix(res.Path(), "Transcribed?,StoreFailure,Failed") {
 		t.Fatalf("%+v", res)
 	}
 	if rec := w.read("failed/talk.json"); !strings.Contains(rec, "Speech recognition failed: The media format provided does not match") {
@@ -402,7 +353,7 @@ func TestStepFunctionsOneClipFails(t *testing.T) {
 		return nil
 	})
 	res := w.run(w.submit())
-	if res.Status != "SUCCEEDED" || strings.Contains(visited(res.States), "Transcription") {
+	if res.Status != "SUCCEEDED" || strings.Contains(res.Path(), "Transcription") {
 		t.Fatalf("%+v", res)
 	}
 	if len(w.aws.Fake.Starts()) != 0 {
@@ -442,7 +393,7 @@ func TestStepFunctionsEveryClipFails(t *testing.T) {
 		return w.fakeRender(func(string) error { return errors.New("The encoder ran out of memory.") })(in)
 	}
 	res := w.run(w.submit())
-	if res.Status != "FAILED" || !strings.HasSuffix(visited(res.States), "Store,StoreFailure,Failed") {
+	if res.Status != "FAILED" || !strings.HasSuffix(res.Path(), "Store,StoreFailure,Failed") {
 		t.Fatalf("%+v", res)
 	}
 	rec := w.read("failed/talk.json")
@@ -483,7 +434,7 @@ func TestStepFunctionsAttemptCap(t *testing.T) {
 	ex := w.submit()
 	ex.Limits.MaxAttempts = 3
 	res := w.run(ex)
-	if res.Status != "FAILED" || strings.Count(visited(res.States), "CheckTranscription") != 3 {
+	if res.Status != "FAILED" || strings.Count(res.Path(), "CheckTranscription") != 3 {
 		t.Fatalf("%+v", res)
 	}
 	if rec := w.read("failed/talk.json"); !strings.Contains(rec, "Speech recognition did not finish after 3 checks") {

@@ -3,17 +3,12 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"reflect"
+	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/clipmill/clipmill/internal/clipping"
+	"github.com/clipmill/clipmill/statemachine/sfntest"
 )
 
 // These tests run the real definition, statemachine/pipeline.asl.json, in
@@ -21,67 +16,25 @@ import (
 // Functions, with the Go handlers (Poll and Store, on gofakes3 and a fake
 // backend) as its Lambda tasks.
 
-type sfnResult struct {
-	Status string          `json:"status"`
-	Output json.RawMessage `json:"output"`
-	Error  string          `json:"error"`
-	Cause  string          `json:"cause"`
-	States []string        `json:"states"`
-}
-
-func runStepFunctions(t *testing.T, p *Pipeline, input Execution) sfnResult {
+func runStepFunctions(t *testing.T, p *Pipeline, input Execution) sfntest.Result {
 	t.Helper()
-	root, _ := filepath.Abs("../..")
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "aws-local-stepfunctions")); err != nil {
-		if testing.Short() {
-			t.Skip("node_modules missing; run npm ci")
-		}
-		t.Fatal("node_modules/aws-local-stepfunctions is missing: run `npm ci` (make test does)")
-	}
-	handlers := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var out any
-		var err error
-		switch r.URL.Path {
-		case "/poll":
+	return sfntest.Run(t, "pipeline.asl.json", func(ctx context.Context, fn string, payload json.RawMessage) (any, error) {
+		switch fn {
+		case "poll":
 			var ex Execution
-			if err = json.NewDecoder(r.Body).Decode(&ex); err == nil {
-				out, err = p.Poll(r.Context(), ex)
+			if err := json.Unmarshal(payload, &ex); err != nil {
+				return nil, err
 			}
-		case "/store":
+			return p.Poll(ctx, ex)
+		case "store":
 			var in StoreInput
-			if err = json.NewDecoder(r.Body).Decode(&in); err == nil {
-				out, err = p.Store(r.Context(), in)
+			if err := json.Unmarshal(payload, &in); err != nil {
+				return nil, err
 			}
-		default:
-			http.NotFound(w, r)
-			return
+			return p.Store(ctx, in)
 		}
-		if err != nil {
-			// As Lambda reports a Go error: its type's name and message.
-			t := reflect.TypeOf(err)
-			for t.Kind() == reflect.Pointer {
-				t = t.Elem()
-			}
-			out = map[string]string{"errorType": t.Name(), "errorMessage": err.Error()}
-		}
-		json.NewEncoder(w).Encode(out)
-	}))
-	defer handlers.Close()
-	in, _ := json.Marshal(input)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", filepath.Join(root, "statemachine", "testdata", "sfn-run.mjs"), filepath.Join(root, "statemachine", "pipeline.asl.json"), handlers.URL)
-	cmd.Stdin = strings.NewReader(string(in))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, out)
-	}
-	var res sfnResult
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("node printed %q: %v", out, err)
-	}
-	return res
+		return nil, fmt.Errorf("no function %s", fn)
+	}, input)
 }
 
 func execution(p *Pipeline, jobID string) Execution {
@@ -105,7 +58,7 @@ func TestStepFunctionsCompleted(t *testing.T) {
 	if res.Status != "SUCCEEDED" {
 		t.Fatalf("%+v", res)
 	}
-	if got := strings.Join(res.States, ","); got != "Wait,Poll,Ended?,Wait,Poll,Ended?,Wait,Poll,Ended?,Store,Stored" {
+	if got := res.Path(); got != "Wait,Poll,Ended?,Wait,Poll,Ended?,Wait,Poll,Ended?,Store,Stored" {
 		t.Errorf("states %s", got)
 	}
 	var out Execution
@@ -141,7 +94,7 @@ func TestStepFunctionsTimedOut(t *testing.T) {
 	ex := execution(p, "j")
 	ex.SubmittedAt -= 7200 // submitted two hours ago, with a one-hour job timeout
 	res := runStepFunctions(t, p, ex)
-	if res.Status != "FAILED" || !strings.Contains(strings.Join(res.States, ","), "StoreFailure") {
+	if res.Status != "FAILED" || !strings.Contains(res.Path(), "StoreFailure") {
 		t.Fatalf("%+v", res)
 	}
 	if !strings.Contains(read(t, s3b, "failed/talk.json"), "did not finish within 3600 s") {
@@ -151,7 +104,7 @@ func TestStepFunctionsTimedOut(t *testing.T) {
 	ex = execution(p, "j")
 	ex.Limits.MaxAttempts = 3
 	res = runStepFunctions(t, p, ex)
-	if res.Status != "FAILED" || strings.Count(strings.Join(res.States, ","), "Poll") != 3 {
+	if res.Status != "FAILED" || strings.Count(res.Path(), "Poll") != 3 {
 		t.Fatalf("attempt cap: %+v", res)
 	}
 }
