@@ -8,17 +8,17 @@ package main
 
 import (
 	"context"
-	"log"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/clipmill/clipmill/internal/enginesteps"
+	"github.com/clipmill/clipmill/internal/lambdafn"
 )
 
 func main() {
 	steps, _, err := enginesteps.FromEnv(context.Background())
 	if err != nil {
-		log.Fatal(err)
+		lambdafn.InitFailed(err)
 	}
 	lambda.Start(steps.Handle)
 }

@@ -6,17 +6,17 @@ package main
 
 import (
 	"context"
-	"log"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/clipmill/clipmill/internal/lambdafn"
 	"github.com/clipmill/clipmill/internal/pipeline"
 )
 
 func main() {
-	p, err := pipeline.FromEnv(context.Background())
+	p, err := pipeline.FromEnv(context.Background(), "BUCKET_NAME")
 	if err != nil {
-		log.Fatal(err)
+		lambdafn.InitFailed(err)
 	}
 	lambda.Start(p.Store)
 }

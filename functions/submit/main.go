@@ -5,18 +5,18 @@ package main
 
 import (
 	"context"
-	"log"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/clipmill/clipmill/internal/lambdafn"
 	"github.com/clipmill/clipmill/internal/pipeline"
 )
 
 func main() {
-	p, err := pipeline.FromEnv(context.Background())
+	p, err := pipeline.FromEnv(context.Background(), "BUCKET_NAME", "STATE_MACHINE_ARN")
 	if err != nil {
-		log.Fatal(err)
+		lambdafn.InitFailed(err)
 	}
 	lambda.Start(func(ctx context.Context, ev events.S3Event) ([]pipeline.Submitted, error) {
 		recs := make([]pipeline.S3Record, len(ev.Records))

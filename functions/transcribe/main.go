@@ -9,21 +9,21 @@ package main
 
 import (
 	"context"
-	"log"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/transcribe"
 
 	"github.com/clipmill/clipmill/internal/engine/speech"
 	"github.com/clipmill/clipmill/internal/enginesteps"
+	"github.com/clipmill/clipmill/internal/lambdafn"
+	"github.com/clipmill/clipmill/internal/pipeline"
 )
 
 func main() {
 	steps, cfg, err := enginesteps.FromEnv(context.Background())
 	if err != nil {
-		log.Fatal(err)
+		lambdafn.InitFailed(err)
 	}
-	steps.Recogniser = speech.Transcribe{Client: transcribe.NewFromConfig(cfg), S3: s3.NewFromConfig(cfg), Bucket: steps.Bucket.Name()}
+	steps.Recogniser = speech.Transcribe{Client: transcribe.NewFromConfig(cfg), S3: pipeline.NewS3Client(cfg), Bucket: steps.Bucket.Name()}
 	lambda.Start(steps.Handle)
 }

@@ -2,13 +2,11 @@ package enginesteps
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/clipmill/clipmill/internal/engine"
 	"github.com/clipmill/clipmill/internal/engine/render"
@@ -31,16 +29,16 @@ func FromEnv(ctx context.Context) (*Steps, aws.Config, error) {
 }
 
 func fromConfig(cfg aws.Config) (*Steps, error) {
-	bucket := os.Getenv("BUCKET_NAME")
-	if bucket == "" {
-		return nil, errors.New("BUCKET_NAME is not set")
+	if err := pipeline.RequireEnv("BUCKET_NAME"); err != nil {
+		return nil, err
 	}
+	bucket := os.Getenv("BUCKET_NAME")
 	scratch := os.Getenv("TMPDIR")
 	if scratch == "" {
 		scratch = "/tmp" // the only place a Lambda function may write
 	}
 	return &Steps{
-		Bucket:  &pipeline.S3Bucket{Client: s3.NewFromConfig(cfg), Bucket: bucket},
+		Bucket:  &pipeline.S3Bucket{Client: pipeline.NewS3Client(cfg), Bucket: bucket},
 		Engine:  &engine.Engine{Encoder: render.Encoder{Preset: os.Getenv("X264_PRESET")}},
 		Scratch: scratch,
 	}, nil

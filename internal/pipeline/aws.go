@@ -28,7 +28,15 @@ import (
 // from Secrets Manager or an SSM SecureString: never from a plain variable.
 // With BACKEND=engine the stack's own engine clips the videos: submit
 // starts the engine state machine (STATE_MACHINE_ARN) and no key is read.
-func FromEnv(ctx context.Context) (*Pipeline, error) {
+//
+// required names the variables the calling function cannot run without
+// (submit: BUCKET_NAME and STATE_MACHINE_ARN; store: BUCKET_NAME): one
+// that is unset fails here, at init, with its name, rather than as a
+// puzzling S3 or Step Functions error at the first event.
+func FromEnv(ctx context.Context, required ...string) (*Pipeline, error) {
+	if err := RequireEnv(required...); err != nil {
+		return nil, err
+	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("aws config: %w", err)
@@ -47,7 +55,7 @@ const (
 
 func fromConfig(ctx context.Context, cfg aws.Config, readKey keyReader) (*Pipeline, error) {
 	p := &Pipeline{
-		Bucket:      &S3Bucket{Client: s3.NewFromConfig(cfg), Bucket: os.Getenv("BUCKET_NAME")},
+		Bucket:      &S3Bucket{Client: NewS3Client(cfg), Bucket: os.Getenv("BUCKET_NAME")},
 		MaxAttempts: envInt("MAX_POLL_ATTEMPTS", 200),
 		JobTimeout:  time.Duration(envInt("JOB_TIMEOUT_SECONDS", 14400)) * time.Second,
 		PollMin:     time.Duration(envInt("POLL_MIN_SECONDS", 10)) * time.Second,
@@ -101,6 +109,36 @@ func (noBackend) Create(context.Context, clipping.CreateRequest, string) (string
 
 func (noBackend) Get(_ context.Context, id string) (clipping.Job, error) {
 	return clipping.Job{}, &TerminalError{Msg: "job " + id + " belongs to a clipping API, and this stack now runs Backend=engine"}
+}
+
+// RequireEnv fails, naming them, when any of the variables is unset or
+// empty.
+func RequireEnv(names ...string) error {
+	var missing []string
+	for _, k := range names {
+		if os.Getenv(k) == "" {
+			missing = append(missing, k)
+		}
+	}
+	switch len(missing) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("%s is not set: the function's Environment in template.yaml must set it", missing[0])
+	}
+	return fmt.Errorf("%s are not set: the function's Environment in template.yaml must set them", strings.Join(missing, ", "))
+}
+
+// NewS3Client is the functions' S3 client. An endpoint override
+// (AWS_ENDPOINT_URL_S3, or AWS_ENDPOINT_URL) points it at an S3-compatible
+// server, such as clipmill local's, which serves buckets by path rather
+// than as host names: path-style addressing then.
+func NewS3Client(cfg aws.Config) *s3.Client {
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if o.BaseEndpoint != nil {
+			o.UsePathStyle = true
+		}
+	})
 }
 
 func env(k, def string) string {

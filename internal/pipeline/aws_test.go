@@ -99,3 +99,34 @@ func TestFromEnv(t *testing.T) {
 		}
 	})
 }
+
+// A function without a variable it needs fails at init, naming it.
+func TestFromEnvNamesAMissingVariable(t *testing.T) {
+	t.Setenv("BUCKET_NAME", "")
+	t.Setenv("STATE_MACHINE_ARN", "")
+	_, err := FromEnv(context.Background(), "BUCKET_NAME")
+	if err == nil || err.Error() != "BUCKET_NAME is not set: the function's Environment in template.yaml must set it" {
+		t.Errorf("err = %v", err)
+	}
+	err = RequireEnv("BUCKET_NAME", "STATE_MACHINE_ARN")
+	if err == nil || !strings.HasPrefix(err.Error(), "BUCKET_NAME, STATE_MACHINE_ARN are not set") {
+		t.Errorf("err = %v", err)
+	}
+	t.Setenv("BUCKET_NAME", "b")
+	if err := RequireEnv("BUCKET_NAME"); err != nil {
+		t.Error(err)
+	}
+}
+
+// An S3 endpoint override is an S3-compatible server: path-style
+// addressing, which clipmill local's endpoint needs.
+func TestS3ClientPathStyleWithAnEndpoint(t *testing.T) {
+	cfg := aws.Config{Region: "eu-west-1"}
+	if NewS3Client(cfg).Options().UsePathStyle {
+		t.Error("path style without an endpoint override")
+	}
+	cfg.BaseEndpoint = aws.String("http://127.0.0.1:9000")
+	if !NewS3Client(cfg).Options().UsePathStyle {
+		t.Error("virtual-hosted style with an endpoint override")
+	}
+}

@@ -484,6 +484,20 @@ func TestPoll(t *testing.T) {
 	if next, err := p.Poll(context.Background(), ex); err != nil || next.Status != StatusTimedOut {
 		t.Fatalf("timeout: %+v %v", next, err)
 	}
+	// Past the timeout the backend still has its say: a job that ended
+	// late is stored as it ended, one it does not know is terminal, and
+	// one it cannot tell about has timed out.
+	be.complete("j")
+	if next, err := p.Poll(context.Background(), ex); err != nil || next.Status != "completed" {
+		t.Fatalf("completed after the timeout: %+v %v", next, err)
+	}
+	if _, err := p.Poll(context.Background(), Execution{JobID: "missing", SubmittedAt: 1, Limits: Limits{JobTimeout: 60}}); !errors.As(err, &te) {
+		t.Fatalf("404 after the timeout: %v", err)
+	}
+	be.script = []int{500}
+	if next, err := p.Poll(context.Background(), ex); err != nil || next.Status != StatusTimedOut {
+		t.Fatalf("5xx after the timeout: %+v %v", next, err)
+	}
 }
 
 func TestStoreCopiesClipsAndWritesTheManifestOnce(t *testing.T) {
