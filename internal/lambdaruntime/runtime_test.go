@@ -54,7 +54,7 @@ func TestMain(m *testing.M) {
 
 func testFunction(t *testing.T, timeout time.Duration) Function {
 	return Function{Name: "TestFunction", Binary: testBinary(t), Timeout: timeout, MemoryMB: 256,
-		Env: map[string]string{"BUCKET_NAME": "clipmill", "PID_FILE": filepath.Join(t.TempDir(), "pid")},
+		Env:  map[string]string{"BUCKET_NAME": "clipmill", "PID_FILE": filepath.Join(t.TempDir(), "pid")},
 		Logs: testLog{t}}
 }
 
