@@ -59,7 +59,10 @@ type Config struct {
 	Backend string
 	// RenderConcurrency is how many clips the engine renders at once.
 	RenderConcurrency int
-	Log               *slog.Logger
+	// NoWatch serves the bucket and the API alone: nothing submits what
+	// lands in inbox/. clipmill invoke runs the submit function itself.
+	NoWatch bool
+	Log     *slog.Logger
 }
 
 // The backends a local pipeline runs.
@@ -73,6 +76,7 @@ type Local struct {
 	cfg      Config
 	S3URL    string // the S3 endpoint any S3 client can use (path style)
 	APIURL   string // the clipmill API the pipeline submits to
+	APIKey   string // its key
 	pipe     *pipeline.Pipeline
 	s3       *s3.Client // the pipeline's own client of the endpoint
 	machine  []byte
@@ -144,7 +148,8 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 			stop()
 			return nil, err
 		}
-		backend = &heygen.Client{BaseURL: l.APIURL, APIKey: strings.TrimSpace(string(apiKey))}
+		l.APIKey = strings.TrimSpace(string(apiKey))
+		backend = &heygen.Client{BaseURL: l.APIURL, APIKey: l.APIKey}
 	case BackendEngine:
 	default:
 		stop()
@@ -176,6 +181,9 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 		}
 		l.pipe.Engine, l.pipe.BackendURL, l.pipe.RenderConcurrency = true, BackendEngine, max(1, cfg.RenderConcurrency)
 		l.machine = statemachine.Engine
+	}
+	if cfg.NoWatch {
+		return l, nil
 	}
 	l.resume()
 	go l.watch(work)

@@ -174,3 +174,28 @@ func TestStateIsHiddenFromS3(t *testing.T) {
 		t.Fatal("the key was overwritten through S3")
 	}
 }
+
+// With NoWatch the instance serves the bucket and the API, and submits
+// nothing of what lands in inbox/: clipmill invoke's submit function does.
+func TestNoWatch(t *testing.T) {
+	data := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l, err := Start(ctx, Config{DataDir: data, NoWatch: true, Scan: 10 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	key, _ := os.ReadFile(filepath.Join(data, ".clipmill", "server", "api-key"))
+	if l.APIKey == "" || l.APIKey != strings.TrimSpace(string(key)) || l.APIURL == "" {
+		t.Errorf("APIKey %q, APIURL %q: want the server's key and URL", l.APIKey, l.APIURL)
+	}
+	os.WriteFile(filepath.Join(data, "inbox", "talk.mp4"), []byte("a video"), 0o644)
+	time.Sleep(100 * time.Millisecond)
+	if l.Active() != 0 || l.scanned() != 0 {
+		t.Errorf("active %d, scans %d: the inbox was watched", l.Active(), l.scanned())
+	}
+	if _, err := os.Stat(filepath.Join(data, ".clipmill", "executions.json")); err == nil {
+		t.Error("an execution was started")
+	}
+}
