@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin/clipmill
 DEMO  := demo
 
-.PHONY: setup build cli functions image demo test test-short vet bench bench-select bench-api deploy clean
+.PHONY: setup build cli functions image invoke demo test test-short vet bench bench-select bench-api deploy clean
 
 setup:
 	@scripts/setup.sh
@@ -50,6 +50,18 @@ build-TranscribeFunction:
 ENGINE_IMAGE ?= clipmill-engine:latest
 image:
 	docker build --platform linux/arm64 -f functions/engine/Dockerfile -t $(ENGINE_IMAGE) .
+
+# One function of template.yaml on one event, as sam local invoke runs it
+# but without Docker: built for this machine and run under a local Lambda
+# runtime API, its environment (events/local-env.json) pointed at a clipmill
+# local on a scratch folder. Prints the response or the error; exits 1 on
+# an error (make then says "Error 1"). See bin/clipmill invoke -h. Quiet,
+# so that stdout is the function's answer alone.
+#   make invoke FUNCTION=PollFunction EVENT=events/poll-input.json
+invoke:
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<LogicalId> EVENT=<file>" >&2; exit 2; }
+	@$(GO) build -o $(BIN) ./cmd/clipmill
+	@$(BIN) invoke $(FUNCTION) $(EVENT)
 
 # Needs the AWS SAM CLI and credentials (see samconfig.toml).
 deploy:

@@ -3,6 +3,7 @@
 //	clipmill clip INPUT [flags]    clip a local file or an https URL
 //	clipmill serve [flags]         serve the AI Clipping API
 //	clipmill local [flags]         run the S3 drop-folder pipeline locally
+//	clipmill invoke FUNCTION EVENT run one of the stack's Lambda functions locally
 //	clipmill sample OUT.mp4        make a synthetic talk to try it on
 package main
 
@@ -23,6 +24,7 @@ Usage:
   clipmill render PLAN [flags]    render the clips of a plan.json
   clipmill serve [flags]          serve the AI Clipping API (HeyGen-compatible)
   clipmill local [flags]          run the S3 drop-folder pipeline on this machine
+  clipmill invoke FUNCTION EVENT  run a Lambda function of template.yaml on an event, as sam local invoke
   clipmill sample OUT.mp4 [flags] make a synthetic talk (and its .srt) to try clipmill on
 
 Run "clipmill COMMAND -h" for a command's flags.
@@ -58,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serveCmd(args[1:], stdout, stderr)
 	case "local":
 		err = localCmd(args[1:], stdout, stderr)
+	case "invoke":
+		err = invokeCmd(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
