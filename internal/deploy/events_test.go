@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/clipmill/clipmill/internal/enginesteps"
 	"github.com/clipmill/clipmill/internal/pipeline"
 )
 
@@ -191,14 +192,75 @@ func TestEventLocalEnv(t *testing.T) {
 	}
 }
 
+// The engine's steps (statemachine/engine.asl.json), for one execution
+// that submit started on the upload of s3-put.json. Their source names
+// no version: the engine presigns it, and clipmill local's bucket, which
+// clipmill invoke runs them against, keeps none.
+func TestEventEngineSteps(t *testing.T) {
+	put := s3Record(t, "s3-put.json")
+	var first pipeline.Execution
+	for _, c := range []struct{ file, step string }{
+		{"engine-prepare.json", enginesteps.StepPrepare},
+		{"transcribe-start.json", enginesteps.StepStartTranscribe},
+		{"transcribe-check.json", enginesteps.StepCheckTranscribe},
+		{"engine-select.json", enginesteps.StepSelect},
+		{"engine-render.json", enginesteps.StepRender},
+	} {
+		var r enginesteps.Request
+		decodeStrict(t, c.file, &r)
+		if r.Step != c.step {
+			t.Errorf("%s: step %q, want %q", c.file, r.Step, c.step)
+		}
+		if c.step == enginesteps.StepRender {
+			if r.Clip == nil || r.Execution != nil {
+				t.Fatalf("%s: want a clip, as the Map state's ItemSelector makes it", c.file)
+			}
+			cl := *r.Clip
+			if cl.Work != first.Work || cl.Plan != first.Work+"plan.json" || cl.Name != first.Name || cl.Source != first.Source || cl.Clip == "" {
+				t.Errorf("%s: clip %+v: not the execution of engine-prepare.json", c.file, cl)
+			}
+			continue
+		}
+		if r.Execution == nil {
+			t.Fatalf("%s: no execution", c.file)
+		}
+		ex := *r.Execution
+		if first.Work == "" {
+			first = ex
+		}
+		src := ex.Source
+		if src.Bucket != put.S3.Bucket.Name || src.Key != put.S3.Object.URLDecodedKey || src.ETag != put.S3.Object.ETag || src.Version != "" ||
+			!put.EventTime.After(src.LastModified) {
+			t.Errorf("%s: source %+v: want the upload of s3-put.json", c.file, src)
+		}
+		if ex.Backend != pipeline.BackendEngine || ex.Work != "work/talk-"+ex.JobID+"/" || ex.Upload != ex.JobID || ex.Attempt != 1 ||
+			ex.Limits.RenderConcurrency < 1 || ex.Source != first.Source || ex.Work != first.Work {
+			t.Errorf("%s: %+v: want submit's first attempt with the engine", c.file, ex)
+		}
+		needs := c.step == enginesteps.StepStartTranscribe || c.step == enginesteps.StepCheckTranscribe
+		switch p := ex.Prepared; {
+		case c.step == enginesteps.StepPrepare:
+			if p != nil || ex.Transcription != nil {
+				t.Errorf("%s: prepared before the prepare step", c.file)
+			}
+		case p == nil || p.NeedsTranscription != needs || (p.Transcript == "") != needs:
+			t.Errorf("%s: prepared %+v", c.file, p)
+		}
+		if tr := ex.Transcription; (tr != nil) != (c.step == enginesteps.StepCheckTranscribe) ||
+			tr != nil && (tr.Job != "clipmill-talk-"+ex.JobID || tr.Status != "running") {
+			t.Errorf("%s: transcription %+v", c.file, tr)
+		}
+	}
+}
+
 // Every file in events/ is one of the above, so none goes stale unread.
 func TestEveryEventIsChecked(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Join(repoRoot(t), "events"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	checked := []string{"local-env.json", "poll-input.json", "s3-put-sidecar.json", "s3-put.json",
-		"store-failure-input.json", "store-input.json"}
+	checked := []string{"engine-prepare.json", "engine-render.json", "engine-select.json", "local-env.json", "poll-input.json",
+		"s3-put-sidecar.json", "s3-put.json", "store-failure-input.json", "store-input.json", "transcribe-check.json", "transcribe-start.json"}
 	var got []string
 	for _, e := range entries {
 		got = append(got, e.Name())
