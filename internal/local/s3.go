@@ -2,6 +2,7 @@ package local
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -37,6 +38,45 @@ func s3Handler(dataDir string, now func() time.Time) (http.Handler, error) {
 // the marker into continuation tokens and back.
 type pagedBackend struct {
 	*s3afero.SingleBucketBackend
+}
+
+// PutObject replaces the object's metadata as S3 does: gofakes3 carries
+// the old object's over, and with it a checksum of its old bytes, which the
+// SDK then refuses. Keys the new object lacks are masked with "".
+func (b pagedBackend) PutObject(bucket, key string, meta map[string]string, input io.Reader, size int64, cond *gofakes3.PutConditions) (gofakes3.PutObjectResult, error) {
+	if old, err := b.SingleBucketBackend.HeadObject(bucket, key); err == nil {
+		for k := range old.Metadata {
+			if _, ok := meta[k]; !ok {
+				meta[k] = ""
+			}
+		}
+	}
+	return b.SingleBucketBackend.PutObject(bucket, key, meta, input, size, cond)
+}
+
+func (b pagedBackend) HeadObject(bucket, key string) (*gofakes3.Object, error) {
+	obj, err := b.SingleBucketBackend.HeadObject(bucket, key)
+	return cleanMeta(obj), err
+}
+
+func (b pagedBackend) GetObject(bucket, key string, rng *gofakes3.ObjectRangeRequest) (*gofakes3.Object, error) {
+	obj, err := b.SingleBucketBackend.GetObject(bucket, key, rng)
+	return cleanMeta(obj), err
+}
+
+// cleanMeta drops masked keys, and every checksum: the local steps also
+// write the data folder directly, behind the stored metadata's back, and
+// S3 sends a checksum only to a reader that asks for it.
+func cleanMeta(obj *gofakes3.Object) *gofakes3.Object {
+	if obj == nil {
+		return nil
+	}
+	for k, v := range obj.Metadata {
+		if v == "" || strings.HasPrefix(strings.ToLower(k), "x-amz-checksum-") {
+			delete(obj.Metadata, k)
+		}
+	}
+	return obj
 }
 
 func (b pagedBackend) ListBucket(bucket string, prefix *gofakes3.Prefix, page gofakes3.ListBucketPage) (*gofakes3.ObjectList, error) {
