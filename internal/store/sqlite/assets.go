@@ -68,8 +68,7 @@ func (s *Store) CreateAsset(ctx context.Context, a *store.Asset) error {
 }
 
 func (s *Store) GetAsset(ctx context.Context, owner, id string) (*store.Asset, error) {
-	a, err := scanAsset(s.read.QueryRowContext(ctx, `SELECT `+assetColumns+` FROM assets
-		WHERE id = ?1 AND deleted_at IS NULL AND (?2 = '' OR owner = ?2)`, id, owner))
+	a, err := scanAsset(s.read.QueryRowContext(ctx, getAssetSQL, id, owner))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get asset %s: %w", id, err)
 	}
@@ -80,19 +79,16 @@ func (s *Store) ListAssets(ctx context.Context, owner string, limit int, cursor 
 	if limit < 1 {
 		return nil, "", fmt.Errorf("sqlite: list assets: limit %d", limit)
 	}
-	q := `SELECT ` + assetColumns + ` FROM assets WHERE deleted_at IS NULL AND status = 'ready' AND owner = ?`
 	args := []any{owner}
 	if cursor != "" {
 		created, id, err := decodeCursor(cursor)
 		if err != nil {
 			return nil, "", fmt.Errorf("sqlite: list assets: %w", err)
 		}
-		q += ` AND (created_at, id) < (?, ?)`
 		args = append(args, created, id)
 	}
-	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
 	args = append(args, limit+1)
-	assets, err := s.queryAssets(ctx, q, args...)
+	assets, err := s.queryAssets(ctx, listAssetsSQL(cursor != ""), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite: list assets: %w", err)
 	}
@@ -168,15 +164,12 @@ func (s *Store) deleteAsset(ctx context.Context, owner, id string) (*store.Asset
 		return nil, err
 	}
 	defer tx.Rollback()
-	a, err := scanAsset(tx.QueryRowContext(ctx, `SELECT `+assetColumns+` FROM assets
-		WHERE id = ?1 AND deleted_at IS NULL AND (?2 = '' OR owner = ?2)`, id, owner))
+	a, err := scanAsset(tx.QueryRowContext(ctx, getAssetSQL, id, owner))
 	if err != nil {
 		return nil, err
 	}
 	var job string
-	err = tx.QueryRowContext(ctx, `SELECT id FROM jobs
-		WHERE status IN (?, ?) AND deleted_at IS NULL AND json_extract(request, '$.video.asset_id') = ? LIMIT 1`,
-		string(clipping.JobPending), string(clipping.JobRunning), id).Scan(&job)
+	err = tx.QueryRowContext(ctx, jobReadingAssetSQL, string(clipping.JobPending), string(clipping.JobRunning), id).Scan(&job)
 	switch {
 	case err == nil:
 		return nil, fmt.Errorf("job %s reads it: %w", job, store.ErrInUse)
@@ -241,8 +234,7 @@ func (s *Store) GetBatch(ctx context.Context, owner, id string) (*store.Batch, e
 }
 
 func (s *Store) BatchAssets(ctx context.Context, id string) ([]*store.Asset, error) {
-	assets, err := s.queryAssets(ctx, `SELECT `+assetColumns+` FROM assets
-		WHERE batch_id = ? AND batch_id != '' AND deleted_at IS NULL ORDER BY batch_index`, id)
+	assets, err := s.queryAssets(ctx, batchAssetsSQL, id)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: batch %s assets: %w", id, err)
 	}
@@ -282,11 +274,10 @@ func (s *Store) purgeDeleted(ctx context.Context, before int64) (jobs, assets []
 		return nil, nil, err
 	}
 	defer tx.Rollback()
-	if jobs, err = deleteReturning(ctx, tx, `DELETE FROM jobs WHERE deleted_at IS NOT NULL AND deleted_at <= ? RETURNING id`, before); err != nil {
+	if jobs, err = deleteReturning(ctx, tx, purgeJobsSQL, before); err != nil {
 		return nil, nil, err
 	}
-	assets, err = deleteReturning(ctx, tx, `DELETE FROM assets
-		WHERE (deleted_at IS NOT NULL AND deleted_at <= ?1) OR (status != 'ready' AND expires_at <= ?1) RETURNING id`, before)
+	assets, err = deleteReturning(ctx, tx, purgeAssetsSQL, before)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -33,9 +33,7 @@ func (s *Store) claimDeliveries(ctx context.Context, now time.Time, lease time.D
 		return nil, err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `UPDATE outbox SET attempts = attempts + 1, next_at = ?1
-		WHERE id IN (SELECT id FROM outbox WHERE next_at <= ?2 ORDER BY next_at, id LIMIT ?3)
-		RETURNING `+deliveryColumns, micros(now.Add(lease)), micros(now), limit)
+	rows, err := tx.QueryContext(ctx, claimDeliveriesSQL, micros(now.Add(lease)), micros(now), limit)
 	if err != nil {
 		return nil, err
 	}

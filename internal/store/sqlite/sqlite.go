@@ -152,8 +152,7 @@ func Open(path string) (*Store, error) {
 	s.read.SetMaxOpenConns(n)
 	s.read.SetMaxIdleConns(n)
 	// GetJob, the API's most frequent query, is parsed once per connection.
-	s.getJob, err = s.read.Prepare(`SELECT ` + jobColumns + ` FROM jobs
-		WHERE id = ?1 AND deleted_at IS NULL AND (?2 = '' OR owner = ?2)`)
+	s.getJob, err = s.read.Prepare(getJobSQL)
 	if err != nil {
 		s.read.Close()
 		write.Close()
@@ -293,10 +292,8 @@ func (s *Store) ListJobs(ctx context.Context, owner string, limit int, cursor st
 	if limit < 1 {
 		return nil, "", fmt.Errorf("sqlite: list jobs: limit %d", limit)
 	}
-	q := `SELECT ` + jobColumns + ` FROM jobs WHERE deleted_at IS NULL`
 	var args []any
 	if owner != "" {
-		q += ` AND owner = ?`
 		args = append(args, owner)
 	}
 	if cursor != "" {
@@ -304,14 +301,12 @@ func (s *Store) ListJobs(ctx context.Context, owner string, limit int, cursor st
 		if err != nil {
 			return nil, "", fmt.Errorf("sqlite: list jobs: %w", err)
 		}
-		q += ` AND (created_at, id) < (?, ?)`
 		args = append(args, created, id)
 	}
 	// One more than asked tells whether there is a next page.
-	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
 	args = append(args, limit+1)
 
-	jobs, err := s.queryJobs(ctx, q, args...)
+	jobs, err := s.queryJobs(ctx, listJobsSQL(owner != "", cursor != ""), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite: list jobs: %w", err)
 	}
@@ -340,7 +335,7 @@ func (s *Store) queryJobs(ctx context.Context, q string, args ...any) ([]*store.
 }
 
 func (s *Store) UpdateJob(ctx context.Context, id string, fn func(*store.Job) error) (*store.Job, error) {
-	j, err := s.update(ctx, `WHERE id = ? AND deleted_at IS NULL`, []any{id}, func(j *store.Job) (*store.Delivery, error) {
+	j, err := s.update(ctx, jobByIDSQL, []any{id}, func(j *store.Job) (*store.Delivery, error) {
 		return nil, fn(j)
 	})
 	if err != nil {
@@ -350,7 +345,7 @@ func (s *Store) UpdateJob(ctx context.Context, id string, fn func(*store.Job) er
 }
 
 func (s *Store) UpdateJobNotify(ctx context.Context, id string, fn func(*store.Job) (*store.Delivery, error)) (*store.Job, error) {
-	j, err := s.update(ctx, `WHERE id = ? AND deleted_at IS NULL`, []any{id}, fn)
+	j, err := s.update(ctx, jobByIDSQL, []any{id}, fn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: update job %s: %w", id, err)
 	}
@@ -358,8 +353,7 @@ func (s *Store) UpdateJobNotify(ctx context.Context, id string, fn func(*store.J
 }
 
 func (s *Store) ClaimJob(ctx context.Context) (*store.Job, error) {
-	j, err := s.update(ctx, `WHERE status = ? AND deleted_at IS NULL ORDER BY created_at, id LIMIT 1`,
-		[]any{string(clipping.JobPending)}, func(j *store.Job) (*store.Delivery, error) {
+	j, err := s.update(ctx, claimJobSQL, []any{string(clipping.JobPending)}, func(j *store.Job) (*store.Delivery, error) {
 			j.Resource.Status = clipping.JobRunning
 			j.Attempts++
 			return nil, nil
@@ -370,17 +364,17 @@ func (s *Store) ClaimJob(ctx context.Context) (*store.Job, error) {
 	return j, nil
 }
 
-// update reads the job that where selects, applies fn and writes it back,
+// update reads the job that query selects, applies fn and writes it back,
 // with the delivery fn returns if any, in one transaction that holds the
 // write lock from the start: no other connection or process can change
 // the job in between.
-func (s *Store) update(ctx context.Context, where string, args []any, fn func(*store.Job) (*store.Delivery, error)) (*store.Job, error) {
+func (s *Store) update(ctx context.Context, query string, args []any, fn func(*store.Job) (*store.Delivery, error)) (*store.Job, error) {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs `+where, args...))
+	j, err := scanJob(tx.QueryRowContext(ctx, query, args...))
 	if err != nil {
 		return nil, err
 	}
@@ -425,8 +419,7 @@ func (s *Store) DeleteJob(ctx context.Context, owner, id string) (*store.Job, er
 }
 
 func (s *Store) JobsWithStatus(ctx context.Context, status clipping.JobStatus) ([]*store.Job, error) {
-	jobs, err := s.queryJobs(ctx, `SELECT `+jobColumns+` FROM jobs
-		WHERE status = ? AND deleted_at IS NULL ORDER BY created_at, id`, string(status))
+	jobs, err := s.queryJobs(ctx, jobsWithStatusSQL, string(status))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: jobs with status %s: %w", status, err)
 	}
@@ -503,7 +496,7 @@ func (s *Store) purge(ctx context.Context, tx *sql.Tx, expired int64) error {
 	if !due {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM requests WHERE created_at <= ?`, expired)
+	_, err := tx.ExecContext(ctx, purgeRequestsSQL, expired)
 	return err
 }
 

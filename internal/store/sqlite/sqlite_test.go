@@ -303,39 +303,93 @@ func TestPurge(t *testing.T) {
 	}
 }
 
-// TestQueryPlans checks that the queries of ListJobs, ClaimJob and
-// JobsWithStatus use an index rather than scan the table.
+// TestQueryPlans explains the queries of queries.go, the text the store
+// runs, and checks that each uses the index it was written for: no table
+// scan, no sort in a temporary B-tree.
 func TestQueryPlans(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "clipmill.db"))
 	defer s.Close()
-	for _, q := range []string{
-		`SELECT id FROM jobs WHERE deleted_at IS NULL AND owner = 'o' AND (created_at, id) < (1, 'x') ORDER BY created_at DESC, id DESC LIMIT 11`,
-		`SELECT id FROM jobs WHERE deleted_at IS NULL AND (created_at, id) < (1, 'x') ORDER BY created_at DESC, id DESC LIMIT 11`,
-		`SELECT id FROM jobs WHERE status = 'pending' AND deleted_at IS NULL ORDER BY created_at, id LIMIT 1`,
-		`SELECT id FROM assets WHERE deleted_at IS NULL AND status = 'ready' AND owner = 'o' AND (created_at, id) < (1, 'x') ORDER BY created_at DESC, id DESC LIMIT 11`,
-		`SELECT id FROM outbox WHERE next_at <= 5 ORDER BY next_at, id LIMIT 4`,
-		`SELECT id FROM jobs WHERE deleted_at IS NOT NULL AND deleted_at <= 5`,
-		`SELECT id FROM assets WHERE batch_id = 'b' AND batch_id != '' AND deleted_at IS NULL ORDER BY batch_index`,
+	for _, c := range []struct {
+		name  string
+		query string
+		args  []any
+		index []string // each must appear in the plan
+	}{
+		{"GetJob", getJobSQL, []any{"j", "o"}, []string{"sqlite_autoindex_jobs_1"}},
+		{"UpdateJob", jobByIDSQL, []any{"j"}, []string{"sqlite_autoindex_jobs_1"}},
+		{"ListJobs", listJobsSQL(false, false), []any{11}, []string{"jobs_by_time"}},
+		{"ListJobs after", listJobsSQL(false, true), []any{1, "x", 11}, []string{"jobs_by_time"}},
+		{"ListJobs of owner", listJobsSQL(true, false), []any{"o", 11}, []string{"jobs_by_owner"}},
+		{"ListJobs of owner after", listJobsSQL(true, true), []any{"o", 1, "x", 11}, []string{"jobs_by_owner"}},
+		{"ClaimJob", claimJobSQL, []any{"pending"}, []string{"jobs_by_status"}},
+		{"JobsWithStatus", jobsWithStatusSQL, []any{"running"}, []string{"jobs_by_status"}},
+		{"DeleteAsset's job", jobReadingAssetSQL, []any{"pending", "running", "a"}, []string{"jobs_by_status"}},
+		{"Purge jobs", purgeJobsSQL, []any{5}, []string{"jobs_to_purge"}},
+		{"GetAsset", getAssetSQL, []any{"a", "o"}, []string{"sqlite_autoindex_assets_1"}},
+		{"ListAssets", listAssetsSQL(false), []any{"o", 11}, []string{"assets_by_owner"}},
+		{"ListAssets after", listAssetsSQL(true), []any{"o", 1, "x", 11}, []string{"assets_by_owner"}},
+		{"BatchAssets", batchAssetsSQL, []any{"b"}, []string{"assets_by_batch"}},
+		{"Purge assets", purgeAssetsSQL, []any{5}, []string{"assets_to_purge", "assets_expiring"}},
+		{"Purge requests", purgeRequestsSQL, []any{5}, []string{"requests_by_time"}},
+		{"ClaimDeliveries", claimDeliveriesSQL, []any{9, 5, 4}, []string{"outbox_due", "sqlite_autoindex_outbox_1"}},
 	} {
-		rows, err := s.read.Query("EXPLAIN QUERY PLAN " + q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan += detail + "; "
-		}
-		rows.Close()
-		t.Log(plan)
-		if !strings.Contains(plan, "INDEX") || strings.Contains(plan, "TEMP B-TREE") {
-			t.Errorf("%s\nplan: %s", q, plan)
+		plan := explain(t, s, c.query, c.args...)
+		if err := checkPlan(plan, c.index...); err != nil {
+			t.Errorf("%s: %v\n%s\nplan: %s", c.name, err, c.query, plan)
 		}
 	}
+	// The check itself must catch a scan and a sort.
+	for _, q := range []string{
+		`SELECT id FROM jobs WHERE updated_at = 1`,
+		`SELECT id FROM jobs WHERE deleted_at IS NULL ORDER BY updated_at`,
+	} {
+		if plan := explain(t, s, q); checkPlan(plan, "jobs_by_time") == nil {
+			t.Errorf("checkPlan passes %s\nplan: %s", q, plan)
+		}
+	}
+}
+
+// explain returns the query plan of q, one step per line.
+func explain(t *testing.T, s *Store, q string, args ...any) string {
+	t.Helper()
+	rows, err := s.read.Query("EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		t.Fatalf("explain %s: %v", q, err)
+	}
+	defer rows.Close()
+	var plan strings.Builder
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(detail + "\n")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan.String()
+}
+
+// checkPlan says what is wrong with a plan: a step that scans a table
+// rather than an index, a sort, or a wanted index that it does not use.
+func checkPlan(plan string, indexes ...string) error {
+	for step := range strings.Lines(plan) {
+		step = strings.TrimSpace(step)
+		if strings.HasPrefix(step, "SCAN ") && !strings.Contains(step, " INDEX ") {
+			return fmt.Errorf("a table scan: %s", step)
+		}
+		if strings.Contains(step, "TEMP B-TREE") {
+			return fmt.Errorf("a sort: %s", step)
+		}
+	}
+	for _, ix := range indexes {
+		if !strings.Contains(plan, " INDEX "+ix) {
+			return fmt.Errorf("index %s unused", ix)
+		}
+	}
+	return nil
 }
 
 // BenchmarkGetJob measures the read path: parallel GetJob of one job.
