@@ -354,10 +354,10 @@ func (s *Store) UpdateJobNotify(ctx context.Context, id string, fn func(*store.J
 
 func (s *Store) ClaimJob(ctx context.Context) (*store.Job, error) {
 	j, err := s.update(ctx, claimJobSQL, []any{string(clipping.JobPending)}, func(j *store.Job) (*store.Delivery, error) {
-			j.Resource.Status = clipping.JobRunning
-			j.Attempts++
-			return nil, nil
-		})
+		j.Resource.Status = clipping.JobRunning
+		j.Attempts++
+		return nil, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim job: %w", err)
 	}
