@@ -36,6 +36,9 @@ type Machine struct {
 	Tasks map[string]Task // by FunctionName, after substitution
 	// Sleep waits; tests may shorten it. Default: a real, cancellable wait.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Rand gives FULL jitter's factor, in [0, 1); tests may fix it.
+	// Default: math/rand/v2's Float64.
+	Rand func() float64
 	// OnState, when set, is told each state entered (for logs and tests).
 	OnState func(name string, input json.RawMessage)
 }
@@ -498,7 +501,7 @@ func (m *Machine) task(ctx context.Context, name string, st state, data any) (an
 		te := taskError(err, timedOut)
 		if i, ok := matchRetry(st.Retry, te.Error, attempts); ok {
 			attempts[i]++
-			if err := m.sleep(ctx, backoff(st.Retry[i], attempts[i])); err != nil {
+			if err := m.sleep(ctx, m.backoff(st.Retry[i], attempts[i])); err != nil {
 				return nil, "", &FailedError{State: name, Name: "States.Timeout", Cause: err.Error()}
 			}
 			continue
@@ -563,7 +566,7 @@ func matchRetry(rs []retrier, name string, used map[int]int) (int, bool) {
 
 // backoff is IntervalSeconds * BackoffRate^(n-1), capped by MaxDelaySeconds,
 // and with FULL jitter a random wait up to that.
-func backoff(r retrier, n int) time.Duration {
+func (m *Machine) backoff(r retrier, n int) time.Duration {
 	interval, rate := 1.0, 2.0
 	if r.IntervalSeconds != nil {
 		interval = *r.IntervalSeconds
@@ -576,7 +579,11 @@ func backoff(r retrier, n int) time.Duration {
 		d = math.Min(d, r.MaxDelaySeconds)
 	}
 	if r.JitterStrategy == "FULL" {
-		d *= rand.Float64()
+		random := rand.Float64
+		if m.Rand != nil {
+			random = m.Rand
+		}
+		d *= random()
 	}
 	return time.Duration(d * float64(time.Second))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -135,12 +136,16 @@ func TestAttemptCap(t *testing.T) {
 
 func TestRetryThenSuccess(t *testing.T) {
 	r := &run{t: t, polls: []any{&RetryableError{}, &RetryableError{}, poll("completed", 1, 10)}}
-	if _, err := r.machine().Run(context.Background(), input(100)); err != nil {
+	m := r.machine()
+	m.Rand = func() float64 { return 0.5 }
+	if _, err := m.Run(context.Background(), input(100)); err != nil {
 		t.Fatal(err)
 	}
-	// One wait, then two retry backoffs: 5 s and 10 s at most (full jitter).
-	if r.calls != 3 || len(r.sleeps) != 3 || r.sleeps[1] > 5*time.Second || r.sleeps[2] > 10*time.Second {
-		t.Fatalf("%d polls, sleeps %v", r.calls, r.sleeps)
+	// The input's wait, then two retry backoffs of 5 s and 10 s, each
+	// jittered by the factor Rand gave.
+	want := []time.Duration{5 * time.Second, 2500 * time.Millisecond, 5 * time.Second}
+	if r.calls != 3 || !slices.Equal(r.sleeps, want) {
+		t.Fatalf("%d polls, sleeps %v; want 3 polls, sleeps %v", r.calls, r.sleeps, want)
 	}
 }
 
