@@ -2,6 +2,7 @@ package selection
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -99,15 +100,50 @@ func TestPromptPicksTheTopic(t *testing.T) {
 }
 
 // Without a prompt, the filler-laden announcements are never chosen, and a
-// strong opening wins.
+// strong opening wins: the 30 s clip opens on the talk's strongest hook,
+// "Why do most people fail at saving money?", and the 60 s clip on another
+// of its questions. With that first question cut, the 30 s clip moves to
+// another question rather than open on what followed it.
 func TestBestMomentWithoutPrompt(t *testing.T) {
+	questions := []string{
+		"Why do most people fail at saving money?",
+		"What if you could learn a language in three months?",
+		"How will artificial intelligence change your job in the next five years?",
+		"Did you know that ninety percent of startups fail?",
+	}
 	words := talk(t)
-	for _, c := range selectAll(t, words, "", clipping.Duration30, clipping.Duration60) {
+	clips := selectAll(t, words, "", clipping.Duration30, clipping.Duration60)
+	for _, c := range clips {
 		text := clipText(c)
 		if strings.Count(text, " um") > 0 || strings.Count(text, " uh") > 0 {
 			t.Errorf("%s clip contains filler: %q", c.DurationType, text)
 		}
+		if first := firstSentence(c); !slices.Contains(questions, first) {
+			t.Errorf("%s clip opens on %q, not on one of the talk's questions", c.DurationType, first)
+		}
+		if !strings.Contains(c.Reason, "Opens with a question") {
+			t.Errorf("%s clip's reason %q does not name its opening", c.DurationType, c.Reason)
+		}
 	}
+	if first := firstSentence(clips[0]); first != questions[0] {
+		t.Errorf("30 s clip opens on %q; want %q", first, questions[0])
+	}
+
+	rest := words[len(strings.Fields(questions[0])):]
+	c := selectAll(t, rest, "", clipping.Duration30)[0]
+	if first := firstSentence(c); !slices.Contains(questions[1:], first) {
+		t.Errorf("without the first question, the 30 s clip opens on %q, not on another question", first)
+	}
+}
+
+// firstSentence is the text of a clip's first sentence.
+func firstSentence(c Clip) string {
+	for i, w := range c.Words {
+		if endsSentence(w.Text) {
+			return transcript.Text(c.Words[:i+1])
+		}
+	}
+	return transcript.Text(c.Words)
 }
 
 // The virality score spreads: a strong paragraph scores high, a rambling
