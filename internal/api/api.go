@@ -24,6 +24,7 @@ import (
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/ids"
 	"github.com/clipmill/clipmill/internal/store"
+	"github.com/clipmill/clipmill/internal/urlsign"
 )
 
 //go:embed openapi.json
@@ -48,7 +49,7 @@ type Config struct {
 	// DataDir holds assets/ and jobs/<id>/ with the clip files.
 	DataDir string
 	// Files signs and checks the URLs of clip files and assets.
-	Files *Signer
+	Files *urlsign.Signer
 	// PublicURL is the base of the URLs handed out, e.g. https://clips.example.com.
 	PublicURL string
 	Runner    Runner

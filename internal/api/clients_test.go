@@ -23,6 +23,7 @@ import (
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/store"
 	"github.com/clipmill/clipmill/internal/store/sqlite"
+	"github.com/clipmill/clipmill/internal/urlsign"
 )
 
 // trickle sends a raw HTTP/1.1 request whose body comes in pieces, every
@@ -206,7 +207,7 @@ func TestPanicReleasesKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	h := api.New(api.Config{Store: panicStore{st}, Keys: []string{key1}, DataDir: t.TempDir(), Files: &api.Signer{Secret: []byte("s")},
+	h := api.New(api.Config{Store: panicStore{st}, Keys: []string{key1}, DataDir: t.TempDir(), Files: &urlsign.Signer{Secret: []byte("s")},
 		Log: discardLog(), InFlightTTL: time.Hour})
 	req := httptest.NewRequest("POST", "/v3/ai-clipping", strings.NewReader(validBody))
 	req.Header.Set("x-api-key", key1)

@@ -26,6 +26,7 @@ import (
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/store"
 	"github.com/clipmill/clipmill/internal/store/sqlite"
+	"github.com/clipmill/clipmill/internal/urlsign"
 )
 
 const (
@@ -53,7 +54,7 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 		f.Fatal(err)
 	}
 	h := api.New(api.Config{
-		Store: st, Keys: []string{key1}, DataDir: f.TempDir(), Files: &api.Signer{Secret: []byte("s")},
+		Store: st, Keys: []string{key1}, DataDir: f.TempDir(), Files: &urlsign.Signer{Secret: []byte("s")},
 		PublicURL: "http://clipmill.test", Runner: &fakeRunner{}, MaxJSON: fuzzMaxJSON, Log: discardLog(),
 	})
 	return &fuzzEnv{h: h, store: st, doc: loadDoc(f)}

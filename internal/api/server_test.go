@@ -17,6 +17,7 @@ import (
 
 	"github.com/clipmill/clipmill/internal/api"
 	"github.com/clipmill/clipmill/internal/store/sqlite"
+	"github.com/clipmill/clipmill/internal/urlsign"
 )
 
 // The API keys of the test servers.
@@ -116,7 +117,7 @@ type testServer struct {
 	Store   *sqlite.Store
 	Runner  *fakeRunner
 	Clock   *clock
-	Signer  *api.Signer
+	Signer  *urlsign.Signer
 	DataDir string
 	Config  api.Config
 }
@@ -130,7 +131,7 @@ func newServer(t testing.TB, edit func(*api.Config)) *testServer {
 		t.Fatal(err)
 	}
 	ts := &testServer{Store: st, Runner: &fakeRunner{}, Clock: newClock(),
-		Signer: &api.Signer{Secret: []byte("s")}, DataDir: t.TempDir()}
+		Signer: &urlsign.Signer{Secret: []byte("s")}, DataDir: t.TempDir()}
 	var h http.Handler
 	ts.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)

@@ -29,6 +29,7 @@ import (
 	"github.com/clipmill/clipmill/internal/engine/source"
 	"github.com/clipmill/clipmill/internal/netguard"
 	"github.com/clipmill/clipmill/internal/store/sqlite"
+	"github.com/clipmill/clipmill/internal/urlsign"
 	"github.com/clipmill/clipmill/internal/webhook"
 	"github.com/clipmill/clipmill/internal/worker"
 )
@@ -76,7 +77,7 @@ type Server struct {
 	outbox       *webhook.Outbox
 	handler      http.Handler
 	background   sync.WaitGroup // the outbox and the janitor
-	signer       *api.Signer
+	signer       *urlsign.Signer
 	GeneratedKey string // the key generated on this start, if one was: print it once
 	KeyFile      string // where a generated key is kept
 }
@@ -126,7 +127,7 @@ func Open(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.store = st
-	s.signer = &api.Signer{Secret: []byte(urlSecret), TTL: cfg.URLTTL}
+	s.signer = &urlsign.Signer{Secret: []byte(urlSecret), TTL: cfg.URLTTL}
 
 	eng := &engine.Engine{
 		Encoder:    cfg.Encoder,
@@ -135,7 +136,7 @@ func Open(cfg Config) (*Server, error) {
 		Log:        cfg.Log,
 		LLM:        cfg.LLM,
 	}
-	present := func(j clipping.Job) clipping.Job { return api.Present(j, s.signer, cfg.PublicURL, time.Now()) }
+	present := func(j clipping.Job) clipping.Job { return s.signer.Present(j, cfg.PublicURL, time.Now()) }
 	s.outbox = &webhook.Outbox{
 		Queue:   st,
 		Sender:  &webhook.Sender{Client: cfg.Guard.Client(webhookTimeout), Secret: s.cfg.WebhookSecret},
