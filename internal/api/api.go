@@ -1,6 +1,6 @@
 // Package api is clipmill's implementation of HeyGen's AI Clipping API as a
-// plain http.Handler: the same handler serves on one machine (clipmill
-// serve) and, wrapped, on AWS Lambda. Validation comes from package
+// plain http.Handler, which package server serves on one machine (clipmill
+// serve, and clipmill local for its pipeline). Validation comes from package
 // clipping, state from a store.Store, and the clipping itself from a Runner.
 package api
 
@@ -199,7 +199,7 @@ type idleBody struct {
 }
 
 // guardBody wraps r.Body in an idleBody, where the connection allows
-// read deadlines (not in tests with a recorder, nor on Lambda).
+// read deadlines (not in tests with a recorder).
 func guardBody(w http.ResponseWriter, r *http.Request, idle time.Duration) *idleBody {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil

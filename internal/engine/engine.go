@@ -1,7 +1,8 @@
 // Package engine runs a clipping job through its stages: source, transcript,
-// selection, reframe, captions and render. Each stage is its own package
-// behind a small interface or function, so that one can be replaced without
-// touching the others.
+// selection, reframe, captions and render. Each stage is its own package,
+// called through plain functions and types; speech recognition, which has
+// several providers, is the one stage behind an interface
+// (speech.FileTranscriber).
 package engine
 
 import (

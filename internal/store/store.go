@@ -118,7 +118,9 @@ type Replay struct {
 }
 
 // Store is the state behind the API. All methods are safe for concurrent
-// use, also from several processes sharing one store.
+// use. One server uses a store at a time (package server locks its data
+// folder): the workers take a job found running at start-up to be the
+// orphan of a process that died.
 type Store interface {
 	// CreateJob stores a new job; its ID must be unique.
 	CreateJob(ctx context.Context, j *Job) error
