@@ -35,6 +35,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/clipmill/clipmill/internal/ids"
 )
 
 // Function is a function to run: its binary and its configuration, as the
@@ -478,9 +480,7 @@ func newRequestID() string {
 }
 
 func traceID(t time.Time) string {
-	var b [20]byte
-	rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
+	h := ids.Hex(20)
 	return fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", t.Unix(), h[:24], h[24:40])
 }
 

@@ -8,8 +8,6 @@ package server
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +25,7 @@ import (
 	"github.com/clipmill/clipmill/internal/engine/llm"
 	"github.com/clipmill/clipmill/internal/engine/render"
 	"github.com/clipmill/clipmill/internal/engine/source"
+	"github.com/clipmill/clipmill/internal/ids"
 	"github.com/clipmill/clipmill/internal/netguard"
 	"github.com/clipmill/clipmill/internal/store/sqlite"
 	"github.com/clipmill/clipmill/internal/urlsign"
@@ -220,11 +219,7 @@ func secretFile(path, prefix string) (string, bool, error) {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", false, fmt.Errorf("read %s: %w", path, err)
 	}
-	var r [24]byte
-	if _, err := rand.Read(r[:]); err != nil {
-		return "", false, err
-	}
-	v := prefix + hex.EncodeToString(r[:])
+	v := prefix + ids.Hex(24)
 	if err := os.WriteFile(path, []byte(v+"\n"), 0o600); err != nil {
 		return "", false, fmt.Errorf("write %s: %w", path, err)
 	}

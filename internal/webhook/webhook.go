@@ -7,8 +7,8 @@
 //	POST <callback_url>
 //	Content-Type: application/json
 //	User-Agent: clipmill-webhook/1
-//	X-Clipmill-Event: ai_clipping.success            (or ai_clipping.fail)
-//	X-Clipmill-Delivery: evt_5KQ3M2ZB7XH4TJ6N2WQ8CDVRFA (the event id)
+//	X-Clipmill-Event: ai_clipping.success                (or ai_clipping.fail)
+//	X-Clipmill-Delivery: evt_3f9c0a1e6b2d4c5e8a7f9b0c1d2e3f4a (the event id)
 //	X-Clipmill-Signature: t=1718000000,v1=<64 hex digits>
 //
 //	{"event_type": "ai_clipping.success", "event_data": {...job...}}

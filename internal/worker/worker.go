@@ -7,7 +7,6 @@ package worker
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/engine"
+	"github.com/clipmill/clipmill/internal/ids"
 	"github.com/clipmill/clipmill/internal/store"
 )
 
@@ -351,7 +351,7 @@ func (p *Pool) delivery(j *store.Job) (*store.Delivery, error) {
 		return nil, fmt.Errorf("webhook body: %w", err)
 	}
 	now := time.Now()
-	return &store.Delivery{ID: "evt_" + rand.Text(), JobID: j.ID, URL: *j.Request.CallbackURL, EventType: ev.EventType,
+	return &store.Delivery{ID: "evt_" + ids.New(), JobID: j.ID, URL: *j.Request.CallbackURL, EventType: ev.EventType,
 		Body: body, NextAt: now, CreatedAt: now}, nil
 }
 
