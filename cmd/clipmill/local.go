@@ -20,7 +20,8 @@ import (
 func localCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("local", flag.ContinueOnError)
 	var (
-		data       = fs.String("data", "clipmill-local", "the bucket's folder: inbox/, clips/, failed/ (state in .clipmill/)")
+		data       = fs.String("data", "clipmill-local", "the bucket's folder: inbox/, clips/, failed/")
+		state      = fs.String("state", "", "the folder for the local server's database, keys and executions, outside --data (default: DATA.state beside it)")
 		s3Addr     = fs.String("s3-addr", "127.0.0.1:9000", "HOST:PORT of the embedded S3 endpoint")
 		settings   = fs.String("settings", "", `default settings as JSON, like a sidecar file: {"output_settings":{"duration_types":["30","60"]}}`)
 		pollMin    = fs.Duration("poll-min", 2*time.Second, "first wait between polls; it doubles up to --poll-max")
@@ -53,7 +54,7 @@ func localCmd(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	l, err := local.Start(ctx, local.Config{
-		DataDir: *data, S3Addr: *s3Addr, Defaults: defaults, PollMin: *pollMin, PollMax: *pollMax,
+		DataDir: *data, StateDir: *state, S3Addr: *s3Addr, Defaults: defaults, PollMin: *pollMin, PollMax: *pollMax,
 		MaxAttempts: *attempts, JobTimeout: *jobTimeout, Encoder: render.Encoder{Preset: *preset}, Log: log,
 		Backend: *backend, RenderConcurrency: *renders,
 	})

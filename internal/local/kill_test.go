@@ -102,7 +102,7 @@ func freeAddr(t *testing.T) string {
 func executions(t *testing.T, data string) map[string]execution {
 	t.Helper()
 	out := map[string]execution{}
-	b, err := os.ReadFile(filepath.Join(data, ".clipmill", "executions.json"))
+	b, err := os.ReadFile(filepath.Join(data+".state", "executions.json"))
 	if err == nil {
 		err = json.Unmarshal(b, &out)
 	}
@@ -142,7 +142,7 @@ func TestKilledMidJob(t *testing.T) {
 	s3Addr := freeAddr(t)
 
 	first, api := startChild(t, data, s3Addr, false, log)
-	key, err := os.ReadFile(filepath.Join(data, ".clipmill", "server", "api-key"))
+	key, err := os.ReadFile(filepath.Join(data+".state", "server", "api-key"))
 	if err != nil {
 		t.Fatal(err)
 	}

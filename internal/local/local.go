@@ -40,8 +40,12 @@ const Bucket = "clipmill"
 
 // Config is the local pipeline's settings.
 type Config struct {
-	DataDir string // the bucket: inbox/, clips/, failed/; state in .clipmill/
-	S3Addr  string // HOST:PORT for the S3 endpoint; "" picks a free loopback port
+	DataDir string // the bucket: inbox/, clips/, failed/
+	// StateDir holds the local server's database, secrets, executions and
+	// scratch files: outside the bucket, so that no S3 request reaches
+	// them. Default: the data folder's name with ".state", beside it.
+	StateDir string
+	S3Addr   string // HOST:PORT for the S3 endpoint; "" picks a free loopback port
 	// Defaults are the settings when a video has no settings file.
 	Defaults         clipping.CreateRequest
 	PollMin, PollMax time.Duration
@@ -110,13 +114,17 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 	if cfg.Sweep <= 0 {
 		cfg.Sweep = time.Minute
 	}
-	for _, d := range []string{"inbox", "clips", "failed", ".clipmill"} {
+	for _, d := range []string{"inbox", "clips", "failed"} {
 		if err := os.MkdirAll(filepath.Join(cfg.DataDir, d), 0o755); err != nil {
 			return nil, fmt.Errorf("data folder: %w", err)
 		}
 	}
+	var err error
+	if cfg.StateDir, err = stateDir(cfg.DataDir, cfg.StateDir, cfg.Log); err != nil {
+		return nil, err
+	}
 	l := &Local{cfg: cfg, started: map[string]*execution{}, running: map[string]bool{}, seen: map[string]string{}, pending: map[string]string{},
-		statePth: filepath.Join(cfg.DataDir, ".clipmill", "executions.json"), idle: make(chan struct{}, 1)}
+		statePth: filepath.Join(cfg.StateDir, "executions.json"), idle: make(chan struct{}, 1)}
 	if b, err := os.ReadFile(l.statePth); err == nil {
 		if err := json.Unmarshal(b, &l.started); err != nil {
 			// Its videos are submitted again, under the same names.
@@ -169,7 +177,7 @@ func Start(ctx context.Context, cfg Config) (*Local, error) {
 	}
 	l.machine = statemachine.Pipeline
 	if cfg.Backend == BackendEngine {
-		scratch := filepath.Join(cfg.DataDir, ".clipmill", "scratch")
+		scratch := filepath.Join(cfg.StateDir, "scratch")
 		if err := os.MkdirAll(scratch, 0o755); err != nil {
 			stop()
 			return nil, fmt.Errorf("scratch folder: %w", err)
@@ -201,7 +209,7 @@ func (l *Local) startServer(s3Addr string) ([]byte, error) {
 	cfg := l.cfg
 	l.APIURL = "http://" + apiln.Addr().String()
 	l.srv, err = server.Open(server.Config{
-		DataDir: filepath.Join(cfg.DataDir, ".clipmill", "server"), PublicURL: l.APIURL, RateLimit: 0,
+		DataDir: filepath.Join(cfg.StateDir, "server"), PublicURL: l.APIURL, RateLimit: 0,
 		Workers: 1, JobTimeout: cfg.JobTimeout, Encoder: cfg.Encoder, Log: cfg.Log,
 		Guard: netguard.Policy{AllowHosts: []string{s3Addr}, AllowHTTP: true},
 	})

@@ -103,7 +103,7 @@ func TestDropFolder(t *testing.T) {
 	// 4. The same bytes again, with the same settings: nothing changes.
 	manifest := filepath.Join(data, "clips", "copied", "manifest.json")
 	before, _ := os.ReadFile(manifest)
-	executions, _ := os.ReadFile(filepath.Join(data, ".clipmill", "executions.json"))
+	executions, _ := os.ReadFile(filepath.Join(l.cfg.StateDir, "executions.json"))
 	os.Remove(filepath.Join(data, "inbox", "copied.mp4"))
 	time.Sleep(300 * time.Millisecond)
 	os.WriteFile(filepath.Join(data, "inbox", "copied.mp4"), video, 0o644)
@@ -112,7 +112,7 @@ func TestDropFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	after, _ := os.ReadFile(manifest)
-	executions2, _ := os.ReadFile(filepath.Join(data, ".clipmill", "executions.json"))
+	executions2, _ := os.ReadFile(filepath.Join(l.cfg.StateDir, "executions.json"))
 	if string(before) != string(after) || string(executions) != string(executions2) {
 		t.Fatal("re-uploading the same bytes changed something")
 	}
@@ -134,9 +134,10 @@ func TestDropFolder(t *testing.T) {
 }
 
 // The S3 endpoint serves the bucket, never the state folder beside it:
-// the server's key, secrets and database stay out of reach.
-func TestStateIsHiddenFromS3(t *testing.T) {
-	data := t.TempDir()
+// the server's key, secrets and database stay out of reach, by name or by
+// a path that climbs out of the bucket.
+func TestStateIsOutsideTheBucket(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "bucket")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	l, err := Start(ctx, Config{DataDir: data, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -144,15 +145,20 @@ func TestStateIsHiddenFromS3(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	if l.cfg.StateDir != data+".state" {
+		t.Errorf("state in %s, want %s.state", l.cfg.StateDir, data)
+	}
 	os.WriteFile(filepath.Join(data, "inbox", "notes.txt"), []byte("visible"), 0o644)
 	client := s3.New(s3.Options{BaseEndpoint: aws.String(l.S3URL), UsePathStyle: true, Region: "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
-	for _, key := range []string{".clipmill/server/api-key", ".clipmill/server/url-secret", ".clipmill/server/clipmill.db"} {
-		if _, err := os.Stat(filepath.Join(data, key)); err != nil {
-			t.Fatalf("%s should exist on disk: %v", key, err)
+	for _, name := range []string{"server/api-key", "server/url-secret", "server/clipmill.db"} {
+		if _, err := os.Stat(filepath.Join(l.cfg.StateDir, name)); err != nil {
+			t.Fatalf("%s should exist on disk: %v", name, err)
 		}
-		if _, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(Bucket), Key: aws.String(key)}); err == nil {
-			t.Errorf("GET %s through S3 succeeded", key)
+		for _, key := range []string{name, "../bucket.state/" + name, "inbox/../../bucket.state/" + name} {
+			if _, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(Bucket), Key: aws.String(key)}); err == nil {
+				t.Errorf("GET %s through S3 succeeded", key)
+			}
 		}
 	}
 	list, err := client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(Bucket)})
@@ -163,15 +169,37 @@ func TestStateIsHiddenFromS3(t *testing.T) {
 	for _, o := range list.Contents {
 		keys = append(keys, *o.Key)
 	}
-	if strings.Contains(strings.Join(keys, " "), ".clipmill") || !strings.Contains(strings.Join(keys, " "), "inbox/notes.txt") {
+	if strings.Contains(strings.Join(keys, " "), "server/") || !strings.Contains(strings.Join(keys, " "), "inbox/notes.txt") {
 		t.Errorf("listing %v", keys)
 	}
-	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(Bucket), Key: aws.String(".clipmill/server/api-key"),
-		Body: strings.NewReader("mine now")}); err == nil {
-		t.Error("PUT into the state folder succeeded")
-	}
-	if b, _ := os.ReadFile(filepath.Join(data, ".clipmill/server/api-key")); strings.Contains(string(b), "mine now") {
+	client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(Bucket), Key: aws.String("../bucket.state/server/api-key"),
+		Body: strings.NewReader("mine now")})
+	if b, _ := os.ReadFile(filepath.Join(l.cfg.StateDir, "server", "api-key")); strings.Contains(string(b), "mine now") {
 		t.Fatal("the key was overwritten through S3")
+	}
+}
+
+// State kept by an older clipmill in the data folder's .clipmill/ moves
+// beside it; a state folder inside the data folder is refused.
+func TestStateMoves(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "bucket")
+	os.MkdirAll(filepath.Join(data, ".clipmill", "server"), 0o755)
+	os.WriteFile(filepath.Join(data, ".clipmill", "server", "api-key"), []byte("old key\n"), 0o600)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir, err := stateDir(data, "", quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "server", "api-key")); string(b) != "old key\n" {
+		t.Errorf("the old key did not move: %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(data, ".clipmill")); !os.IsNotExist(err) {
+		t.Errorf("the old state folder is still served: %v", err)
+	}
+	for _, inside := range []string{data, filepath.Join(data, "state")} {
+		if _, err := stateDir(data, inside, quiet); err == nil || !strings.Contains(err.Error(), "outside the data folder") {
+			t.Errorf("state folder %s: err %v, want it refused", inside, err)
+		}
 	}
 }
 
@@ -186,7 +214,7 @@ func TestNoWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	key, _ := os.ReadFile(filepath.Join(data, ".clipmill", "server", "api-key"))
+	key, _ := os.ReadFile(filepath.Join(l.cfg.StateDir, "server", "api-key"))
 	if l.APIKey == "" || l.APIKey != strings.TrimSpace(string(key)) || l.APIURL == "" {
 		t.Errorf("APIKey %q, APIURL %q: want the server's key and URL", l.APIKey, l.APIURL)
 	}
@@ -195,7 +223,7 @@ func TestNoWatch(t *testing.T) {
 	if l.Active() != 0 || l.scanned() != 0 {
 		t.Errorf("active %d, scans %d: the inbox was watched", l.Active(), l.scanned())
 	}
-	if _, err := os.Stat(filepath.Join(data, ".clipmill", "executions.json")); err == nil {
+	if _, err := os.Stat(filepath.Join(l.cfg.StateDir, "executions.json")); err == nil {
 		t.Error("an execution was started")
 	}
 }

@@ -1,9 +1,12 @@
 package local
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -24,7 +27,7 @@ const (
 // s3Handler serves the data folder as the bucket, through gofakes3, with
 // what it lacks added around it: presigned URLs checked, listings paged.
 func s3Handler(dataDir string, now func() time.Time) (http.Handler, error) {
-	fs := hiddenFs{afero.NewBasePathFs(afero.NewOsFs(), dataDir)}
+	fs := bucketFs{afero.NewBasePathFs(afero.NewOsFs(), dataDir)}
 	backend, err := s3afero.SingleBucket(Bucket, fs, afero.NewMemMapFs())
 	if err != nil {
 		return nil, fmt.Errorf("s3: %w", err)
@@ -127,4 +130,86 @@ func pageOf(all *gofakes3.ObjectList, page gofakes3.ListBucketPage) *gofakes3.Ob
 		out.NextMarker = "" // no continuation token on the last page
 	}
 	return out
+}
+
+// bucketFs is the data folder as the bucket sees it. afero's BasePathFs
+// lets a name climb out of its folder into any sibling whose name starts
+// with the folder's ("../clipmill-local.state/server/api-key" is under
+// "clipmill-local" by its prefix test), so every name is checked here to
+// stay inside, by path segments.
+type bucketFs struct{ afero.Fs }
+
+func inside(name string) error {
+	if n := strings.TrimLeft(filepath.ToSlash(name), "/"); n != "" && !filepath.IsLocal(n) {
+		return &os.PathError{Op: "open", Path: name, Err: os.ErrNotExist}
+	}
+	return nil
+}
+
+func (b bucketFs) Create(name string) (afero.File, error) {
+	if err := inside(name); err != nil {
+		return nil, err
+	}
+	return b.Fs.Create(name)
+}
+
+func (b bucketFs) Mkdir(name string, perm os.FileMode) error {
+	return cmpErr(inside(name), func() error { return b.Fs.Mkdir(name, perm) })
+}
+
+func (b bucketFs) MkdirAll(name string, perm os.FileMode) error {
+	return cmpErr(inside(name), func() error { return b.Fs.MkdirAll(name, perm) })
+}
+
+func (b bucketFs) Open(name string) (afero.File, error) {
+	if err := inside(name); err != nil {
+		return nil, err
+	}
+	return b.Fs.Open(name)
+}
+
+func (b bucketFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
+	if err := inside(name); err != nil {
+		return nil, err
+	}
+	return b.Fs.OpenFile(name, flag, perm)
+}
+
+func (b bucketFs) Remove(name string) error {
+	return cmpErr(inside(name), func() error { return b.Fs.Remove(name) })
+}
+
+func (b bucketFs) RemoveAll(name string) error {
+	return cmpErr(inside(name), func() error { return b.Fs.RemoveAll(name) })
+}
+
+func (b bucketFs) Rename(from, to string) error {
+	return cmpErr(cmp.Or(inside(from), inside(to)), func() error { return b.Fs.Rename(from, to) })
+}
+
+func (b bucketFs) Stat(name string) (os.FileInfo, error) {
+	if err := inside(name); err != nil {
+		return nil, err
+	}
+	return b.Fs.Stat(name)
+}
+
+func (b bucketFs) Chmod(name string, mode os.FileMode) error {
+	return cmpErr(inside(name), func() error { return b.Fs.Chmod(name, mode) })
+}
+
+func (b bucketFs) Chown(name string, uid, gid int) error {
+	return cmpErr(inside(name), func() error { return b.Fs.Chown(name, uid, gid) })
+}
+
+func (b bucketFs) Chtimes(name string, atime, mtime time.Time) error {
+	return cmpErr(inside(name), func() error { return b.Fs.Chtimes(name, atime, mtime) })
+}
+
+// cmpErr is err, or what f returns when err is nil.
+func cmpErr(err error, f func() error) error {
+	if err != nil {
+		return err
+	}
+	return f()
 }
