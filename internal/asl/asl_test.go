@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/clipmill/clipmill/statemachine"
@@ -175,24 +176,28 @@ func TestTerminalErrorIsCaughtAtOnce(t *testing.T) {
 	}
 }
 
+// In a synctest bubble the clock is fake: the task times out after
+// exactly its TimeoutSeconds, and the test takes no real second.
 func TestTaskTimeout(t *testing.T) {
-	def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
+	synctest.Test(t, func(t *testing.T) {
+		def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
 		"Parameters":{"FunctionName":"slow","Payload.$":"$"},"TimeoutSeconds":1,
 		"Catch":[{"ErrorEquals":["States.Timeout"],"ResultPath":"$.error","Next":"Done"}],"End":true},
 		"Done":{"Type":"Pass","End":true}}}`
-	m, err := Parse([]byte(def), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Tasks["slow"] = func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
-	start := time.Now()
-	out, err := m.Run(context.Background(), json.RawMessage(`{"a":1}`))
-	if err != nil || !strings.Contains(string(out), `"States.Timeout"`) || time.Since(start) > 5*time.Second {
-		t.Fatalf("out %s, err %v after %v", out, err, time.Since(start))
-	}
+		m, err := Parse([]byte(def), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Tasks["slow"] = func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		start := time.Now()
+		out, err := m.Run(context.Background(), json.RawMessage(`{"a":1}`))
+		if err != nil || !strings.Contains(string(out), `"States.Timeout"`) || time.Since(start) != time.Second {
+			t.Fatalf("out %s, err %v after %v, want States.Timeout after 1s", out, err, time.Since(start))
+		}
+	})
 }
 
 func TestParseRefusesWhatItCannotRun(t *testing.T) {

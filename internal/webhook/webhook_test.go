@@ -396,14 +396,18 @@ func TestStopKeepsDeliveries(t *testing.T) {
 	st := newStore(t)
 	st.queue(t, "evt_retry", r.srv.URL+"/a")
 	o := runOutbox(t, st, r.sender(), nil, 300*time.Millisecond)
-	for r.attempts() < 1 {
-		time.Sleep(time.Millisecond)
+	attempts := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); r.attempts() < n; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d attempts after 30 s, want %d", r.attempts(), n)
+			}
+		}
 	}
+	attempts(1)
 	st.queue(t, "evt_hang", r.srv.URL+"/b")
 	o.Notify()
-	for r.attempts() < 2 { // the second is hanging now
-		time.Sleep(time.Millisecond)
-	}
+	attempts(2) // the second is hanging now
 	start := time.Now()
 	o.stop()
 	if d := time.Since(start); d > 2*time.Second {
