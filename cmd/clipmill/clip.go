@@ -236,30 +236,11 @@ func clipCmd(args []string, stdout, stderr io.Writer) error {
 // finish writes the manifest and the gallery of a run (a failed run too:
 // its manifest says why), the stats if asked for, and the summary.
 func finish(ctx context.Context, stdout io.Writer, out string, aspect clipping.AspectRatio, res *engine.Result, runErr error, timeout time.Duration, statsF string) error {
-	manifest := clipping.Job{
-		ID: ids.New(), Status: clipping.JobCompleted, Progress: 100,
-		CreatedAt: clipping.Ptr(time.Now().Unix()), Clips: []clipping.Clip{},
-	}
-	if res != nil {
-		manifest.Title = nonEmpty(res.Title)
-		manifest.InputLanguage = nonEmpty(res.Language)
-		if res.SourceDuration > 0 {
-			manifest.SourceDuration = clipping.Ptr(res.SourceDuration)
-		}
-		for _, c := range res.Clips {
-			manifest.Clips = append(manifest.Clips, c.Resource(aspect, func(f string) string { return f }))
-		}
-	}
+	manifest := clipping.Job{ID: ids.New(), CreatedAt: clipping.Ptr(time.Now().Unix()), Clips: []clipping.Clip{}}
+	engine.Record(ctx, timeout, &manifest, aspect, res, runErr)
 	if runErr != nil {
-		manifest.Status = clipping.JobFailed
-		manifest.Progress = 0
-		manifest.FailureMessage = clipping.Ptr(engine.FailureMessage(runErr))
-		switch {
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			manifest.FailureMessage = clipping.Ptr(fmt.Sprintf("The job took longer than --timeout %v and was stopped.", timeout))
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			runErr = fmt.Errorf("stopped after --timeout %v", timeout)
-		case ctx.Err() != nil:
-			manifest.Status = clipping.JobCancelled
 		}
 		// A failure replaces any earlier manifest, so none claims success.
 		if err := writeOutputs(out, manifest); err != nil {
@@ -297,13 +278,6 @@ func llmClient(baseURL, model string) (*llm.Client, error) {
 		return nil, usageError{"--llm-model: is empty"}
 	}
 	return &llm.Client{BaseURL: baseURL, Model: model, APIKey: os.Getenv("CLIPMILL_LLM_KEY")}, nil
-}
-
-func nonEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }
 
 // writeOutputs writes index.html and then manifest.json, each through a

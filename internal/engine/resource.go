@@ -1,15 +1,55 @@
 package engine
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"slices"
+	"time"
 
 	"github.com/clipmill/clipmill/internal/clipping"
 )
 
-// Resource describes the clip as the API's clip resource. url turns one of
-// the clip's file names into the URL a client fetches it from (relative for
-// the CLI's manifest, signed for the server).
-func (c Clip) Resource(aspect clipping.AspectRatio, url func(file string) string) clipping.Clip {
+// Record writes how a run of the engine ended onto j, the job as clients
+// see it: the result's title, language, source duration and clips, then
+// completed, or failed with a message that says why. ctx is the context the
+// run had and timeout its deadline: a run stopped by that deadline says so,
+// rather than whatever a step made of it, and one cancelled is cancelled.
+func Record(ctx context.Context, timeout time.Duration, j *clipping.Job, aspect clipping.AspectRatio, res *Result, err error) {
+	if res != nil {
+		if res.Title != "" {
+			j.Title = clipping.Ptr(res.Title)
+		}
+		if res.Language != "" {
+			j.InputLanguage = clipping.Ptr(res.Language)
+		}
+		if res.SourceDuration > 0 {
+			j.SourceDuration = clipping.Ptr(res.SourceDuration)
+		}
+		j.Clips = make([]clipping.Clip, len(res.Clips))
+		for i, c := range res.Clips {
+			j.Clips[i] = c.Resource(aspect)
+		}
+	}
+	if err == nil {
+		j.Status, j.Progress, j.FailureMessage = clipping.JobCompleted, 100, nil
+		return
+	}
+	j.Status = clipping.JobFailed
+	j.FailureMessage = clipping.Ptr(FailureMessage(err))
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		j.FailureMessage = clipping.Ptr(fmt.Sprintf("The job took longer than its deadline of %v and was stopped.", timeout))
+	case ctx.Err() != nil:
+		j.Status = clipping.JobCancelled
+	}
+}
+
+// Resource describes the clip as the API's clip resource. Its URLs are the
+// clip's file names: the CLI's manifest keeps them relative to itself, the
+// server signs them when it answers, and the engine's Lambda prefixes them
+// with the clip's folder in the bucket.
+func (c Clip) Resource(aspect clipping.AspectRatio) clipping.Clip {
 	r := clipping.Clip{ID: c.ID, DurationType: c.DurationType}
 	if c.Err != nil {
 		r.Status = clipping.ClipFailed
@@ -32,7 +72,7 @@ func (c Clip) Resource(aspect clipping.AspectRatio, url func(file string) string
 		if file == "" {
 			return nil
 		}
-		return clipping.Ptr(url(file))
+		return clipping.Ptr(file)
 	}
 	r.VideoURL = opt(c.Video)
 	r.ThumbnailURL = opt(c.Thumbnail)

@@ -376,17 +376,18 @@ func (s *Steps) Render(ctx context.Context, in pipeline.RenderInput) (pipeline.R
 	}
 	prefix := "clips/" + in.Name + "/"
 	if c.Err == nil {
-		for _, f := range []string{c.Video, c.Thumbnail, c.SRT, c.VTT} {
-			if f == "" {
+		for _, f := range []*string{&c.Video, &c.Thumbnail, &c.SRT, &c.VTT} {
+			if *f == "" {
 				continue
 			}
-			if err := s.putFile(ctx, prefix+f, filepath.Join(dir, f)); err != nil {
+			if err := s.putFile(ctx, prefix+*f, filepath.Join(dir, *f)); err != nil {
 				return out, err
 			}
+			*f = prefix + *f // the clip's resource names the object
 		}
 		out.Status = string(clipping.ClipCompleted)
 	}
-	r := c.Resource(pl.Settings.AspectRatio, func(f string) string { return prefix + f })
+	r := c.Resource(pl.Settings.AspectRatio)
 	if err := s.putJSON(ctx, out.Clip, r); err != nil {
 		return out, err
 	}

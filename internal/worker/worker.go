@@ -18,6 +18,7 @@ import (
 
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/engine"
+	"github.com/clipmill/clipmill/internal/engine/source"
 	"github.com/clipmill/clipmill/internal/ids"
 	"github.com/clipmill/clipmill/internal/store"
 )
@@ -197,35 +198,8 @@ func (p *Pool) run(parent context.Context, j *store.Job) {
 		p.removeFiles(j.ID)
 		return
 	}
-	failure := ""
-	if err != nil {
-		failure = engine.FailureMessage(err)
-		switch {
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			failure = fmt.Sprintf("The job took longer than its deadline of %v and was stopped.", timeout)
-		case errors.Is(err, errAssetGone):
-			failure = "The source asset was deleted before the job ran."
-		}
-	}
 	_, uerr := p.Store.UpdateJobNotify(context.WithoutCancel(ctx), j.ID, func(s *store.Job) (*store.Delivery, error) {
-		r := &s.Resource
-		if res != nil {
-			r.Title = nonEmpty(res.Title, r.Title)
-			r.InputLanguage = nonEmpty(res.Language, r.InputLanguage)
-			if res.SourceDuration > 0 {
-				r.SourceDuration = clipping.Ptr(res.SourceDuration)
-			}
-			r.Clips = make([]clipping.Clip, len(res.Clips))
-			for i, c := range res.Clips {
-				r.Clips[i] = c.Resource(s.Request.OutputSettings.AspectRatio, func(f string) string { return f })
-			}
-		}
-		if err != nil {
-			r.Status = clipping.JobFailed
-			r.FailureMessage = clipping.Ptr(failure)
-		} else {
-			r.Status, r.Progress, r.FailureMessage = clipping.JobCompleted, 100, nil
-		}
+		engine.Record(ctx, timeout, &s.Resource, s.Request.OutputSettings.AspectRatio, res, err)
 		return p.delivery(s)
 	})
 	switch {
@@ -245,16 +219,6 @@ func (p *Pool) run(parent context.Context, j *store.Job) {
 	p.wakeWebhooks()
 }
 
-// errAssetGone is a job whose source asset was deleted (or never was).
-var errAssetGone = errors.New("source asset not found")
-
-func nonEmpty(s string, old *string) *string {
-	if s == "" {
-		return old
-	}
-	return &s
-}
-
 // runEngine resolves the job's source and runs the engine on it; cancel
 // stops it, should the job be deleted (by any process sharing the store).
 func (p *Pool) runEngine(ctx context.Context, cancel context.CancelFunc, j *store.Job) (*engine.Result, error) {
@@ -262,7 +226,8 @@ func (p *Pool) runEngine(ctx context.Context, cancel context.CancelFunc, j *stor
 	if j.Request.Video.Type == clipping.VideoAssetID {
 		a, err := p.Store.GetAsset(ctx, j.Owner, j.Request.Video.AssetID)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && a.Status != store.AssetReady) {
-			return nil, fmt.Errorf("asset %s: %w", j.Request.Video.AssetID, errAssetGone)
+			// Bad input, as a missing file is: the job's failure says so.
+			return nil, &source.Error{Name: j.Request.Video.AssetID, Msg: "was deleted before the job ran"}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("asset %s: %w", j.Request.Video.AssetID, err)
@@ -316,7 +281,7 @@ func (e *events) ClipDone(c engine.Clip) {
 		return // failed clips are listed with the job's result
 	}
 	e.update(func(r *clipping.Job) {
-		r.Clips = append(r.Clips, c.Resource(e.aspect, func(f string) string { return f }))
+		r.Clips = append(r.Clips, c.Resource(e.aspect))
 	})
 }
 
