@@ -521,23 +521,32 @@ func (m *Machine) task(ctx context.Context, name string, st state, data any) (an
 
 type caught struct{ Error, Cause string }
 
-// taskError names an error the way Lambda and Step Functions do: the Go
-// type's name (without pointer or package) as the error, and Lambda's JSON
-// error document as the cause.
+// taskError names an error the way Lambda and Step Functions do (see
+// ErrorType), with Lambda's JSON error document as the cause.
 func taskError(err error, timedOut bool) caught {
 	if timedOut || errors.Is(err, context.DeadlineExceeded) {
 		return caught{"States.Timeout", "the task timed out"}
+	}
+	name := ErrorType(err)
+	cause, _ := json.Marshal(map[string]string{"errorMessage": err.Error(), "errorType": name})
+	return caught{name, string(cause)}
+}
+
+// ErrorType is the name Lambda reports for a Go handler's error, and
+// Step Functions matches: the error's own, when it has an ErrorType
+// method, else its Go type's name, without pointer or package.
+func ErrorType(err error) string {
+	if n, ok := err.(interface{ ErrorType() string }); ok {
+		return n.ErrorType()
 	}
 	t := reflect.TypeOf(err)
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	name := t.Name()
-	if name == "" {
-		name = "errorString"
+	if t.Name() == "" {
+		return "errorString"
 	}
-	cause, _ := json.Marshal(map[string]string{"errorMessage": err.Error(), "errorType": name})
-	return caught{name, string(cause)}
+	return t.Name()
 }
 
 func matches(list []string, name string) bool {

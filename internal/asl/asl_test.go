@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/clipmill/clipmill/statemachine"
+	"github.com/clipmill/clipmill/statemachine/scenarios"
 )
 
 // RetryableError and TerminalError stand in for the pipeline's error types:
@@ -303,5 +305,39 @@ func TestEngineDefinitionParses(t *testing.T) {
 		"EngineFunctionArn": "engine", "TranscribeFunctionArn": "transcribe", "StoreFunctionArn": "store",
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The shared scenarios take the same paths here as in
+// aws-local-stepfunctions (package sfntest runs them there).
+func TestScenarios(t *testing.T) {
+	defs := map[string][]byte{"pipeline.asl.json": statemachine.Pipeline, "engine.asl.json": statemachine.Engine}
+	for _, sc := range scenarios.All {
+		t.Run(sc.Name, func(t *testing.T) {
+			m, err := Parse(defs[sc.Definition], map[string]string{
+				"PollFunctionArn": "poll", "StoreFunctionArn": "store", "EngineFunctionArn": "engine", "TranscribeFunctionArn": "transcribe",
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			script := sc.Script()
+			var states []string
+			m.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+			m.OnState = func(name string, _ json.RawMessage) { states = append(states, name) }
+			for fn := range sc.Answers {
+				m.Tasks[fn] = func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) { return script.Answer(fn) }
+			}
+			_, err = m.Run(context.Background(), sc.Input)
+			status := "SUCCEEDED"
+			if err != nil {
+				status = "FAILED"
+			}
+			if got := strings.Join(states, ","); status != sc.Status || got != sc.Path {
+				t.Errorf("%s through %s (%v), want %s through %s", status, got, err, sc.Status, sc.Path)
+			}
+			if got := script.Calls(); !maps.Equal(got, sc.Calls) {
+				t.Errorf("calls %v, want %v", got, sc.Calls)
+			}
+		})
 	}
 }

@@ -13,11 +13,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clipmill/clipmill/internal/asl"
 )
 
 // Root is the repository's root folder.
@@ -65,10 +66,6 @@ func (r Result) Path() string { return strings.Join(r.States, ",") }
 // become functions named in lower case: ${PollFunctionArn} is "poll").
 type Handler func(ctx context.Context, fn string, payload json.RawMessage) (any, error)
 
-// Named is an error that Lambda raises under its own name, such as
-// Lambda.TooManyRequestsException, not its Go type's.
-type Named interface{ ErrorType() string }
-
 // Run executes statemachine/<definition> on input, each task answered by h
 // the way the lambda:invoke integration returns it: the handler's result
 // under Payload, or an error named as Lambda names a Go error, by its
@@ -81,7 +78,7 @@ func Run(t testing.TB, definition string, h Handler, input any) Result {
 		json.NewDecoder(r.Body).Decode(&payload)
 		out, err := h(r.Context(), strings.TrimPrefix(r.URL.Path, "/"), payload)
 		if err != nil {
-			out = map[string]string{"errorType": ErrorType(err), "errorMessage": err.Error()}
+			out = map[string]string{"errorType": asl.ErrorType(err), "errorMessage": err.Error()}
 		}
 		json.NewEncoder(w).Encode(out)
 	}))
@@ -105,20 +102,4 @@ func Run(t testing.TB, definition string, h Handler, input any) Result {
 		t.Fatalf("node printed %q: %v", out, err)
 	}
 	return res
-}
-
-// ErrorType is the name Lambda reports for err: its Go type's name,
-// without pointer or package, unless it names itself (Named).
-func ErrorType(err error) string {
-	if n, ok := err.(Named); ok {
-		return n.ErrorType()
-	}
-	t := reflect.TypeOf(err)
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t.Name() == "" {
-		return "errorString"
-	}
-	return t.Name()
 }
