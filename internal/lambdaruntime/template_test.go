@@ -63,18 +63,16 @@ func TestTemplateFunctions(t *testing.T) {
 	}
 }
 
-// The intrinsics, in both forms, and Globals under the function's own.
-func TestTemplateIntrinsics(t *testing.T) {
+// Globals under the function's own settings, and the variables left out:
+// those only a deployed stack knows, and AWS::NoValue. Package cfn tests
+// the intrinsics.
+func TestTemplateFunction(t *testing.T) {
 	tpl, err := ParseTemplate([]byte(`
 Parameters:
   Mode: {Type: String, Default: fast}
-  Prefix: {Type: String, Default: p}
   NoDefault: {Type: String}
 Conditions:
   Fast: !Equals [!Ref Mode, fast]
-  Slow: !Not [!Condition Fast]
-  Both: {"Fn::And": [{"Condition": "Fast"}, !Equals [a, a]]}
-  Either: !Or [!Condition Slow, !Equals [!Ref Prefix, q]]
 Globals:
   Function:
     Timeout: 5
@@ -86,18 +84,18 @@ Resources:
   Fn:
     Type: AWS::Serverless::Function
     Properties:
-      Timeout: !If [Both, 7, 9]
+      Timeout: !If [Fast, 7, 9]
       Environment:
         Variables:
           OVERRIDDEN: own
-          SUB: !Sub "${Prefix}-${AWS::AccountId}-${AWS::Region}-${Extra}"
-          SUB2: {"Fn::Sub": ["${Prefix}/${X}", {X: !Ref Mode}]}
-          JOIN: !Join [",", [a, !Ref Prefix]]
-          PICK: !Select [1, !Split ["/", "x/y/z"]]
-          NONE: !If [Slow, yes, !Ref AWS::NoValue]
-          OR: !If [Either, yes, no]
+          SUB: !Sub "${Mode}-${AWS::Region}-${Extra}"
+          NONE: !If [Fast, !Ref AWS::NoValue, yes]
           ARN: !GetAtt Queue.Arn
           URL: !Ref Queue
+  Bad:
+    Type: AWS::Serverless::Function
+    Properties:
+      Timeout: !Ref NoDefault
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -107,29 +105,18 @@ Resources:
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"GLOBAL": "g", "OVERRIDDEN": "own", "SUB": "p-123456789012-us-east-1-e", "SUB2": "p/fast",
-		"JOIN": "a,p", "PICK": "y", "OR": "no"}
-	if !maps.Equal(fn.Env, want) || fn.Timeout != 7*time.Second || fn.MemoryMB != 512 {
-		t.Errorf("env %v, timeout %v, memory %d", fn.Env, fn.Timeout, fn.MemoryMB)
+	want := map[string]string{"GLOBAL": "g", "OVERRIDDEN": "own", "SUB": "fast-us-east-1-e"}
+	if !maps.Equal(fn.Env, want) || fn.Timeout != 7*time.Second || fn.MemoryMB != 512 || fn.Region != "us-east-1" || fn.Account != "123456789012" {
+		t.Errorf("env %v, timeout %v, memory %d, region %s, account %s", fn.Env, fn.Timeout, fn.MemoryMB, fn.Region, fn.Account)
 	}
 	if !slices.Equal(deployed, []string{"ARN", "URL"}) {
 		t.Errorf("deployed %v", deployed)
 	}
 	tpl.Params["Mode"] = "slow"
-	if fn, _, _ := tpl.Function("Fn"); fn.Timeout != 9*time.Second || fn.Env["NONE"] != "yes" || fn.Env["OR"] != "yes" {
+	if fn, _, _ := tpl.Function("Fn"); fn.Timeout != 9*time.Second || fn.Env["NONE"] != "yes" {
 		t.Errorf("Mode slow: timeout %v, env %v", fn.Timeout, fn.Env)
 	}
-
-	bad, _ := ParseTemplate([]byte(`
-Parameters:
-  NoDefault: {Type: String}
-Resources:
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      Timeout: !Ref NoDefault
-`))
-	if _, _, err := bad.Function("Fn"); err == nil || !strings.Contains(err.Error(), "NoDefault") {
+	if _, _, err := tpl.Function("Bad"); err == nil || !strings.Contains(err.Error(), "NoDefault") {
 		t.Errorf("a parameter without a default: %v", err)
 	}
 }

@@ -1,0 +1,104 @@
+package cfn
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+var subVar = regexp.MustCompile(`\$\{([^}]*)\}`)
+
+// Substitute is Fn::Sub's text substitution: each ${Name} of format
+// becomes value(Name), and each ${!Text} the literal ${Text}. It returns
+// the first error value returns.
+func Substitute(format string, value func(name string) (string, error)) (string, error) {
+	var err error
+	out := subVar.ReplaceAllStringFunc(format, func(m string) string {
+		name := m[2 : len(m)-1]
+		if lit, ok := strings.CutPrefix(name, "!"); ok {
+			return "${" + lit + "}"
+		}
+		v, verr := value(name)
+		if verr != nil && err == nil {
+			err = verr
+		}
+		return v
+	})
+	return out, err
+}
+
+// subArgs splits Fn::Sub's argument, a format string or [format,
+// variables].
+func subArgs(arg *yaml.Node) (format string, vars *yaml.Node, err error) {
+	if arg.Kind == yaml.SequenceNode {
+		if len(arg.Content) != 2 {
+			return "", nil, errors.New("Fn::Sub takes a string or [string, variables]")
+		}
+		return arg.Content[0].Value, arg.Content[1], nil
+	}
+	return arg.Value, nil, nil
+}
+
+// SubRefs lists the names Fn::Sub's argument refers to in its format
+// string: a parameter, a pseudo parameter or a resource (Resource for
+// ${Resource.Attr}), leaving out its own variables.
+func SubRefs(arg *yaml.Node) []string {
+	format, vars, _ := subArgs(arg)
+	var names []string
+	Substitute(format, func(name string) (string, error) {
+		if Get(vars, name) == nil {
+			res, _, _ := strings.Cut(name, ".")
+			names = append(names, res)
+		}
+		return "", nil
+	})
+	return names
+}
+
+// GetAtt splits Fn::GetAtt's argument, Resource.Attr or [Resource, Attr].
+func GetAtt(arg *yaml.Node) (res, attr string) {
+	if arg.Kind == yaml.SequenceNode {
+		if len(arg.Content) > 0 {
+			res = arg.Content[0].Value
+		}
+		if len(arg.Content) > 1 {
+			attr = arg.Content[1].Value
+		}
+		return res, attr
+	}
+	res, attr, _ = strings.Cut(arg.Value, ".")
+	return res, attr
+}
+
+// Refs reports each name n refers to through Ref, GetAtt and Sub, on both
+// branches of an If: parameters, pseudo parameters and resources.
+func Refs(n *yaml.Node, ref func(name string)) {
+	if n == nil {
+		return
+	}
+	fn, arg := Intrinsic(n)
+	switch fn {
+	case "":
+		for _, c := range n.Content {
+			Refs(c, ref)
+		}
+	case "Ref":
+		ref(arg.Value)
+	case "GetAtt":
+		res, _ := GetAtt(arg)
+		ref(res)
+	case "Sub":
+		for _, name := range SubRefs(arg) {
+			ref(name)
+		}
+		if _, vars, _ := subArgs(arg); vars != nil {
+			Refs(vars, ref)
+		}
+	default:
+		for _, c := range arg.Content {
+			Refs(c, ref)
+		}
+	}
+}
