@@ -151,6 +151,9 @@ func TestFunctionProperties(t *testing.T) {
 
 // The names a Sub refers to, and every name a value refers to.
 func TestRefs(t *testing.T) {
+	if got, want := SubNames("${A}${!B}${C.D}"), []string{"A", "C.D"}; !slices.Equal(got, want) {
+		t.Errorf("SubNames = %v, want %v", got, want)
+	}
 	_, arg := Intrinsic(node(t, `{"Fn::Sub": ["${!Lit}${Queue.Arn}:${AWS::Region}/${X}/${Prefix}", {X: !Ref Mode}]}`))
 	if got, want := SubRefs(arg), []string{"Queue", "AWS::Region", "Prefix"}; !slices.Equal(got, want) {
 		t.Errorf("SubRefs = %v, want %v", got, want)

@@ -41,24 +41,38 @@ func subArgs(arg *yaml.Node) (format string, vars *yaml.Node, err error) {
 	return arg.Value, nil, nil
 }
 
+// SubNames lists the ${Name}s of a format string, in order, leaving out
+// the ${!Literal}s.
+func SubNames(format string) []string {
+	var names []string
+	Substitute(format, func(name string) (string, error) {
+		names = append(names, name)
+		return "", nil
+	})
+	return names
+}
+
 // SubRefs lists the names Fn::Sub's argument refers to in its format
 // string: a parameter, a pseudo parameter or a resource (Resource for
 // ${Resource.Attr}), leaving out its own variables.
 func SubRefs(arg *yaml.Node) []string {
 	format, vars, _ := subArgs(arg)
 	var names []string
-	Substitute(format, func(name string) (string, error) {
+	for _, name := range SubNames(format) {
 		if Get(vars, name) == nil {
 			res, _, _ := strings.Cut(name, ".")
 			names = append(names, res)
 		}
-		return "", nil
-	})
+	}
 	return names
 }
 
-// GetAtt splits Fn::GetAtt's argument, Resource.Attr or [Resource, Attr].
+// GetAtt splits Fn::GetAtt's argument, Resource.Attr or [Resource, Attr];
+// "" for nothing.
 func GetAtt(arg *yaml.Node) (res, attr string) {
+	if arg == nil {
+		return "", ""
+	}
 	if arg.Kind == yaml.SequenceNode {
 		if len(arg.Content) > 0 {
 			res = arg.Content[0].Value

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clipmill/clipmill/internal/cfn"
 	"github.com/clipmill/clipmill/internal/pipeline"
 	"github.com/clipmill/clipmill/statemachine/sfntest"
 )
@@ -34,38 +35,40 @@ func substituted(t *testing.T, file string) []byte {
 		t.Fatal(err)
 	}
 	rel, _ := filepath.Rel(repoRoot(t), file)
-	out := string(raw)
+	arns := map[string]string{}
 	for _, id := range st.ofType(stateMachineType) {
 		p := st.props(id)
-		if filepath.Clean(scalar(get(p, "DefinitionUri"))) != rel {
+		if filepath.Clean(cfn.Scalar(cfn.Get(p, "DefinitionUri"))) != rel {
 			continue
 		}
-		subs := get(p, "DefinitionSubstitutions")
+		subs := cfn.Get(p, "DefinitionSubstitutions")
 		for _, k := range keys(subs) {
-			v := get(subs, k)
-			val := "arn:aws:lambda:eu-west-1:123456789012:function:clipmill-" + k + "-1A2B3C4D5E6F"
-			if name, arg := intrinsic(v); name == "GetAtt" {
-				target := strings.SplitN(arg.Value, ".", 2)[0]
+			arn := "arn:aws:lambda:eu-west-1:123456789012:function:clipmill-" + k + "-1A2B3C4D5E6F"
+			if name, arg := cfn.Intrinsic(cfn.Get(subs, k)); name == "GetAtt" {
+				target, _ := cfn.GetAtt(arg)
 				switch st.resourceType(target) {
 				case functionType:
-					val = "arn:aws:lambda:eu-west-1:123456789012:function:clipmill-" + target + "-1A2B3C4D5E6F"
+					arn = "arn:aws:lambda:eu-west-1:123456789012:function:clipmill-" + target + "-1A2B3C4D5E6F"
 				case "AWS::SQS::Queue":
-					val = "arn:aws:sqs:eu-west-1:123456789012:clipmill-" + target + "-1A2B3C4D5E6F"
+					arn = "arn:aws:sqs:eu-west-1:123456789012:clipmill-" + target + "-1A2B3C4D5E6F"
 				}
 			}
-			out = strings.ReplaceAll(out, "${"+k+"}", val)
+			arns[k] = arn
 		}
 	}
-	if m := placeholder.FindAllString(out, -1); len(m) > 0 {
-		var left []string
-		for _, p := range m {
-			if !strings.HasPrefix(p, "${AWS::") {
-				left = append(left, p)
+	var left []string
+	out, _ := cfn.Substitute(string(raw), func(name string) (string, error) {
+		arn, ok := arns[name]
+		if !ok {
+			if !strings.HasPrefix(name, "AWS::") {
+				left = append(left, "${"+name+"}")
 			}
+			return "${" + name + "}", nil
 		}
-		if len(left) > 0 {
-			t.Fatalf("%s: placeholders with no substitution: %v", rel, left)
-		}
+		return arn, nil
+	})
+	if len(left) > 0 {
+		t.Fatalf("%s: placeholders with no substitution: %v", rel, left)
 	}
 	return []byte(out)
 }

@@ -1,9 +1,9 @@
 // Package deploy has no code of its own: its tests check the AWS SAM bundle
 // offline, where no AWS account, sam, Docker or cfn-lint is at hand.
 //
-// They read template.yaml with gopkg.in/yaml.v3's Node API, which keeps
-// CloudFormation's short tags (!Ref, !Sub, !GetAtt, !If), and evaluate it
-// for each value of its Backend parameter (api: a HeyGen-compatible API;
+// They read template.yaml with package cfn, which keeps CloudFormation's
+// short tags (!Ref, !Sub, !GetAtt, !If) and evaluates its intrinsics, for
+// each value of its Backend parameter (api: a HeyGen-compatible API;
 // engine: clipmill's engine in the stack), resolving its Conditions: which
 // resources each backend creates, that nothing refers to a resource its
 // backend leaves out, which state machine submit starts, and what each role

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/clipmill/clipmill/internal/cfn"
 	"github.com/clipmill/clipmill/internal/enginesteps"
 	"github.com/clipmill/clipmill/internal/pipeline"
 )
@@ -59,7 +60,7 @@ func s3Record(t *testing.T, file string) events.S3EventRecord {
 	// The bucket is the one the template names, in the event's region.
 	st := loadTemplate(t)
 	s := newStack(t, st, nil)
-	s.region = r.AWSRegion
+	s.Region = r.AWSRegion
 	name := s.str(t, path(st.props(bucketID), "BucketName"))
 	if b := r.S3.Bucket; b.Name != name || b.Arn != "arn:aws:s3:::"+name {
 		t.Errorf("events/%s: bucket %q (%s), want %q as template.yaml names it", file, b.Name, b.Arn, name)
@@ -112,8 +113,8 @@ func checkExecution(t *testing.T, file string, ex pipeline.Execution) {
 	if !put.EventTime.Before(time.Unix(ex.SubmittedAt, 0)) {
 		t.Errorf("%s: submitted_at %d is before the upload at %v", file, ex.SubmittedAt, put.EventTime)
 	}
-	params := get(loadTemplate(t).doc, "Parameters")
-	def := func(p string) string { return scalar(path(params, p, "Default")) }
+	params := cfn.Get(loadTemplate(t).Doc, "Parameters")
+	def := func(p string) string { return cfn.Scalar(path(params, p, "Default")) }
 	if ex.Backend != def("BackendUrl") || strconv.Itoa(ex.Limits.MaxAttempts) != def("MaxPollAttempts") ||
 		strconv.Itoa(ex.Limits.JobTimeout) != def("JobTimeoutSeconds") {
 		t.Errorf("%s: backend %q, limits %+v, want the template's defaults", file, ex.Backend, ex.Limits)
@@ -177,9 +178,9 @@ func TestEventLocalEnv(t *testing.T) {
 			t.Errorf("local-env.json: %s is not a function", id)
 			continue
 		}
-		declared := path(st.functionProps(id), "Environment", "Variables")
+		declared := path(st.FunctionProperties(id), "Environment", "Variables")
 		for k := range vars {
-			if get(declared, k) == nil {
+			if cfn.Get(declared, k) == nil {
 				t.Errorf("local-env.json: %s.%s is not in the template: sam local ignores it", id, k)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clipmill/clipmill/internal/cfn"
 	"gopkg.in/yaml.v3"
 )
 
@@ -30,7 +31,7 @@ func dependencies(st *samTemplate) depGraph {
 		}
 		g[from][to] = true
 	}
-	globals := get(get(st.doc, "Globals"), "Function")
+	globals := cfn.Get(cfn.Get(st.Doc, "Globals"), "Function")
 	for _, id := range st.ids {
 		res := st.resources[id]
 		g[id] = map[string]bool{}
@@ -56,70 +57,29 @@ func dependencies(st *samTemplate) depGraph {
 				for j := 0; j+1 < len(val.Content); j += 2 {
 					prop, pv := val.Content[j].Value, val.Content[j+1]
 					if prop != "Events" {
-						refsIn(pv, func(to string) { add(id, to) })
+						cfn.Refs(pv, func(to string) { add(id, to) })
 						continue
 					}
 					for _, ev := range keys(pv) {
-						e := get(pv, ev)
-						if scalar(get(e, "Type")) == "S3" {
-							if name, arg := intrinsic(path(e, "Properties", "Bucket")); name == "Ref" {
+						e := cfn.Get(pv, ev)
+						if cfn.Scalar(cfn.Get(e, "Type")) == "S3" {
+							if name, arg := cfn.Intrinsic(path(e, "Properties", "Bucket")); name == "Ref" {
 								add(arg.Value, id) // the bucket waits for the function
 							}
 							continue
 						}
-						refsIn(e, func(to string) { add(id, to) })
+						cfn.Refs(e, func(to string) { add(id, to) })
 					}
 				}
 				continue
 			}
-			refsIn(val, func(to string) { add(id, to) })
+			cfn.Refs(val, func(to string) { add(id, to) })
 		}
 		if isFunction {
-			refsIn(globals, func(to string) { add(id, to) })
+			cfn.Refs(globals, func(to string) { add(id, to) })
 		}
 	}
 	return g
-}
-
-// refsIn reports the names n refers to through !Ref, !GetAtt and !Sub.
-func refsIn(n *yaml.Node, ref func(string)) {
-	if n == nil {
-		return
-	}
-	name, arg := intrinsic(n)
-	switch name {
-	case "":
-		for _, c := range n.Content {
-			refsIn(c, ref)
-		}
-	case "Ref":
-		ref(arg.Value)
-	case "GetAtt":
-		if arg.Kind == yaml.SequenceNode && len(arg.Content) > 0 {
-			ref(arg.Content[0].Value)
-		} else {
-			ref(strings.SplitN(arg.Value, ".", 2)[0])
-		}
-	case "Sub":
-		format, vars := arg, (*yaml.Node)(nil)
-		if arg.Kind == yaml.SequenceNode && len(arg.Content) == 2 {
-			format, vars = arg.Content[0], arg.Content[1]
-		}
-		for _, m := range subVar.FindAllStringSubmatch(format.Value, -1) {
-			v := m[1]
-			if strings.HasPrefix(v, "!") || strings.HasPrefix(v, "AWS::") || get(vars, v) != nil {
-				continue
-			}
-			ref(strings.SplitN(v, ".", 2)[0])
-		}
-		if vars != nil {
-			refsIn(vars, ref)
-		}
-	default:
-		for _, c := range arg.Content {
-			refsIn(c, ref)
-		}
-	}
 }
 
 // cycle returns one dependency cycle as a path that starts and ends with
@@ -217,7 +177,7 @@ func TestBrokenCopiesAreCycles(t *testing.T) {
 		{
 			name: "S3ReadPolicy on !Ref ClipBucket in SubmitFunction",
 			breakIt: func(t *testing.T, st *samTemplate) {
-				pols := get(st.props("SubmitFunction"), "Policies")
+				pols := cfn.Get(st.props("SubmitFunction"), "Policies")
 				pols.Content = append(pols.Content, mustParseNode(t, "S3ReadPolicy:\n  BucketName: !Ref ClipBucket\n"))
 			},
 			via: []string{bucketID, "SubmitFunction"},
@@ -225,7 +185,7 @@ func TestBrokenCopiesAreCycles(t *testing.T) {
 		{
 			name: "statement on !GetAtt ClipBucket.Arn in SubmitFunction",
 			breakIt: func(t *testing.T, st *samTemplate) {
-				pols := get(st.props("SubmitFunction"), "Policies")
+				pols := cfn.Get(st.props("SubmitFunction"), "Policies")
 				pols.Content = append(pols.Content, mustParseNode(t,
 					"Statement:\n  - Effect: Allow\n    Action: s3:GetObject\n    Resource: !Sub \"${ClipBucket.Arn}/inbox/*\"\n"))
 			},
@@ -247,8 +207,8 @@ func TestBrokenCopiesAreCycles(t *testing.T) {
 		{
 			name: "a Globals variable on !Ref ClipBucket",
 			breakIt: func(t *testing.T, st *samTemplate) {
-				fn := path(st.doc, "Globals", "Function")
-				if get(fn, "Environment") == nil {
+				fn := path(st.Doc, "Globals", "Function")
+				if cfn.Get(fn, "Environment") == nil {
 					fn.Content = append(fn.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "Environment"},
 						mustParseNode(t, "Variables: {}\n"))
 				}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clipmill/clipmill/internal/cfn"
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/engine/selection"
 )
@@ -21,43 +22,43 @@ import (
 func TestImageFunction(t *testing.T) {
 	st := loadTemplate(t)
 	res := st.resources[imageFunctionID]
-	p := st.functionProps(imageFunctionID)
-	if got := scalar(get(p, "PackageType")); got != "Image" {
+	p := st.FunctionProperties(imageFunctionID)
+	if got := cfn.Scalar(cfn.Get(p, "PackageType")); got != "Image" {
 		t.Fatalf("%s PackageType = %q, want Image", imageFunctionID, got)
 	}
 	for _, k := range []string{"Runtime", "Handler", "CodeUri", "Layers", "InlineCode"} {
-		if v := get(p, k); v != nil {
+		if v := cfn.Get(p, k); v != nil {
 			t.Errorf("%s has %s = %s (from Globals or its own): SAM refuses it on an image function", imageFunctionID, k, show(v))
 		}
 	}
-	if a := get(p, "Architectures"); a == nil || len(a.Content) != 1 || scalar(a.Content[0]) != "arm64" {
+	if a := cfn.Get(p, "Architectures"); a == nil || len(a.Content) != 1 || cfn.Scalar(a.Content[0]) != "arm64" {
 		t.Errorf("Architectures = %s, want [arm64]", show(a))
 	}
-	md := get(res, "Metadata")
-	if get(md, "BuildMethod") != nil {
+	md := cfn.Get(res, "Metadata")
+	if cfn.Get(md, "BuildMethod") != nil {
 		t.Errorf("Metadata.BuildMethod is for zip functions; an image is built from Metadata.Dockerfile")
 	}
-	if got := scalar(get(md, "DockerContext")); got != "." {
+	if got := cfn.Scalar(cfn.Get(md, "DockerContext")); got != "." {
 		t.Errorf("Metadata.DockerContext = %q, want . (the Go module's root)", got)
 	}
-	if scalar(get(md, "DockerTag")) == "" {
+	if cfn.Scalar(cfn.Get(md, "DockerTag")) == "" {
 		t.Error("Metadata.DockerTag is empty")
 	}
-	dockerfile := filepath.Join(scalar(get(md, "DockerContext")), scalar(get(md, "Dockerfile")))
+	dockerfile := filepath.Join(cfn.Scalar(cfn.Get(md, "DockerContext")), cfn.Scalar(cfn.Get(md, "Dockerfile")))
 	if dockerfile != filepath.Join(functionDir(imageFunctionID), "Dockerfile") {
 		t.Errorf("Metadata: the Dockerfile is %s, want %s/Dockerfile", dockerfile, functionDir(imageFunctionID))
 	}
 	readRepoFile(t, dockerfile)
 
 	for prop, param := range map[string]string{"MemorySize": "RenderMemorySize", "Timeout": "RenderTimeoutSeconds"} {
-		if name, arg := intrinsic(get(p, prop)); name != "Ref" || arg.Value != param {
-			t.Errorf("%s = %s, want !Ref %s", prop, show(get(p, prop)), param)
+		if name, arg := cfn.Intrinsic(cfn.Get(p, prop)); name != "Ref" || arg.Value != param {
+			t.Errorf("%s = %s, want !Ref %s", prop, show(cfn.Get(p, prop)), param)
 		}
 	}
-	if name, arg := intrinsic(path(p, "EphemeralStorage", "Size")); name != "Ref" || arg.Value != "RenderTmpSize" {
+	if name, arg := cfn.Intrinsic(path(p, "EphemeralStorage", "Size")); name != "Ref" || arg.Value != "RenderTmpSize" {
 		t.Errorf("EphemeralStorage.Size = %s, want !Ref RenderTmpSize", show(path(p, "EphemeralStorage", "Size")))
 	}
-	if name, arg := intrinsic(path(p, "Environment", "Variables", "X264_PRESET")); name != "Ref" || arg.Value != "RenderPreset" {
+	if name, arg := cfn.Intrinsic(path(p, "Environment", "Variables", "X264_PRESET")); name != "Ref" || arg.Value != "RenderPreset" {
 		t.Errorf("X264_PRESET = %s, want !Ref RenderPreset", show(path(p, "Environment", "Variables", "X264_PRESET")))
 	}
 }
@@ -365,9 +366,9 @@ func TestMakeBuildsTheEngine(t *testing.T) {
 //     Mbit/s, copied as it is) and the clip (about 8 Mbit/s at CRF 20).
 func TestRenderDefaultsFitALongClip(t *testing.T) {
 	st := loadTemplate(t)
-	params := get(st.doc, "Parameters")
+	params := cfn.Get(st.Doc, "Parameters")
 	num := func(name string) float64 {
-		v, err := strconv.ParseFloat(scalar(path(params, name, "Default")), 64)
+		v, err := strconv.ParseFloat(cfn.Scalar(path(params, name, "Default")), 64)
 		if err != nil {
 			t.Fatalf("%s: Default: %v", name, err)
 		}
@@ -397,7 +398,7 @@ func TestRenderDefaultsFitALongClip(t *testing.T) {
 // it in the execution's limits), at most the 40 an inline Map runs.
 func TestEngineMachineLimits(t *testing.T) {
 	st := loadTemplate(t)
-	file := filepath.Join(repoRoot(t), scalar(path(st.props(engineMachineID), "DefinitionUri")))
+	file := filepath.Join(repoRoot(t), cfn.Scalar(path(st.props(engineMachineID), "DefinitionUri")))
 	def, states := aslStates(t, file)
 	var maps []string
 	for name, s := range states {
@@ -414,15 +415,15 @@ func TestEngineMachineLimits(t *testing.T) {
 	if to, _ := def["TimeoutSeconds"].(float64); to <= 0 || to > 86400 {
 		t.Errorf("TimeoutSeconds = %v, want at most a day (WorkExpiryDays' lower bound counts on it)", def["TimeoutSeconds"])
 	}
-	params := get(st.doc, "Parameters")
-	if n, err := strconv.Atoi(scalar(path(params, "RenderConcurrency", "MaxValue"))); err != nil || n > 40 {
+	params := cfn.Get(st.Doc, "Parameters")
+	if n, err := strconv.Atoi(cfn.Scalar(path(params, "RenderConcurrency", "MaxValue"))); err != nil || n > 40 {
 		t.Errorf("RenderConcurrency MaxValue = %s, want at most 40", show(path(params, "RenderConcurrency", "MaxValue")))
 	}
-	if n, _ := strconv.Atoi(scalar(path(params, "WorkExpiryDays", "MinValue"))); n < 2 {
+	if n, _ := strconv.Atoi(cfn.Scalar(path(params, "WorkExpiryDays", "MinValue"))); n < 2 {
 		t.Errorf("WorkExpiryDays MinValue = %d: work/ could expire under a running execution", n)
 	}
 	vars := path(st.props("SubmitFunction"), "Environment", "Variables")
-	if name, arg := intrinsic(get(vars, "RENDER_CONCURRENCY")); name != "Ref" || arg.Value != "RenderConcurrency" {
+	if name, arg := cfn.Intrinsic(cfn.Get(vars, "RENDER_CONCURRENCY")); name != "Ref" || arg.Value != "RenderConcurrency" {
 		t.Error("submit does not pass RenderConcurrency on as RENDER_CONCURRENCY")
 	}
 }
@@ -434,18 +435,18 @@ func TestWorkExpires(t *testing.T) {
 	st := loadTemplate(t)
 	found := false
 	for _, r := range path(st.props(bucketID), "LifecycleConfiguration", "Rules").Content {
-		if scalar(get(r, "Prefix")) != "work/" && scalar(path(r, "Filter", "Prefix")) != "work/" {
+		if cfn.Scalar(cfn.Get(r, "Prefix")) != "work/" && cfn.Scalar(path(r, "Filter", "Prefix")) != "work/" {
 			continue
 		}
 		found = true
-		if scalar(get(r, "Status")) != "Enabled" {
+		if cfn.Scalar(cfn.Get(r, "Status")) != "Enabled" {
 			t.Error("the work/ rule is not Enabled")
 		}
-		if name, arg := intrinsic(get(r, "ExpirationInDays")); name != "Ref" || arg.Value != "WorkExpiryDays" {
-			t.Errorf("work/ ExpirationInDays = %s, want !Ref WorkExpiryDays", show(get(r, "ExpirationInDays")))
+		if name, arg := cfn.Intrinsic(cfn.Get(r, "ExpirationInDays")); name != "Ref" || arg.Value != "WorkExpiryDays" {
+			t.Errorf("work/ ExpirationInDays = %s, want !Ref WorkExpiryDays", show(cfn.Get(r, "ExpirationInDays")))
 		}
-		if d, _ := strconv.Atoi(scalar(path(r, "NoncurrentVersionExpiration", "NoncurrentDays"))); d < 1 || d > 7 {
-			t.Errorf("work/ NoncurrentVersionExpiration = %s, want a few days at most", show(get(r, "NoncurrentVersionExpiration")))
+		if d, _ := strconv.Atoi(cfn.Scalar(path(r, "NoncurrentVersionExpiration", "NoncurrentDays"))); d < 1 || d > 7 {
+			t.Errorf("work/ NoncurrentVersionExpiration = %s, want a few days at most", show(cfn.Get(r, "NoncurrentVersionExpiration")))
 		}
 	}
 	if !found {

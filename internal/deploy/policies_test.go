@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clipmill/clipmill/internal/cfn"
 	"gopkg.in/yaml.v3"
 )
 
@@ -15,7 +16,7 @@ import (
 func TestPoliciesNameTheBucketByItsSubString(t *testing.T) {
 	st := loadTemplate(t)
 	bucketName := path(st.props(bucketID), "BucketName")
-	_, nameArg := intrinsic(bucketName)
+	_, nameArg := cfn.Intrinsic(bucketName)
 	bucketARN := "arn:${AWS::Partition}:s3:::" + nameArg.Value
 
 	for _, id := range append(st.ofType(functionType), st.ofType(stateMachineType)...) {
@@ -23,21 +24,17 @@ func TestPoliciesNameTheBucketByItsSubString(t *testing.T) {
 		// Nothing in a function or the state machine refers to the bucket
 		// resource, except the S3 event's own Bucket.
 		for _, k := range keys(props) {
-			v := get(props, k)
+			v := cfn.Get(props, k)
 			if k == "Events" {
 				continue
 			}
-			walk(v, func(n *yaml.Node) {
-				name, arg := intrinsic(n)
-				switch {
-				case name == "Ref" && arg.Value == bucketID,
-					name == "GetAtt" && (strings.HasPrefix(arg.Value, bucketID+".") || len(arg.Content) > 0 && arg.Content[0].Value == bucketID),
-					name == "Sub" && subRefers(arg, bucketID):
-					t.Errorf("%s.%s: %s refers to the %s resource; name it by %s instead", id, k, show(n), bucketID, show(bucketName))
+			cfn.Refs(v, func(name string) {
+				if name == bucketID {
+					t.Errorf("%s.%s refers to the %s resource (by !Ref, !GetAtt or !Sub); name it by %s instead", id, k, bucketID, show(bucketName))
 				}
 			})
 		}
-		pols := get(props, "Policies")
+		pols := cfn.Get(props, "Policies")
 		if pols == nil {
 			continue
 		}
@@ -46,13 +43,13 @@ func TestPoliciesNameTheBucketByItsSubString(t *testing.T) {
 				return
 			}
 			for _, tmpl := range []string{"S3ReadPolicy", "S3WritePolicy", "S3CrudPolicy", "S3FullAccessPolicy"} {
-				if p := get(n, tmpl); p != nil {
-					if b := get(p, "BucketName"); !same(b, bucketName) {
+				if p := cfn.Get(n, tmpl); p != nil {
+					if b := cfn.Get(p, "BucketName"); !same(b, bucketName) {
 						t.Errorf("%s: %s BucketName = %s, want %s", id, tmpl, show(b), show(bucketName))
 					}
 				}
 			}
-			actions, resources := get(n, "Action"), get(n, "Resource")
+			actions, resources := cfn.Get(n, "Action"), cfn.Get(n, "Resource")
 			if actions == nil || resources == nil || !mentionsS3(actions) {
 				return
 			}
@@ -61,7 +58,7 @@ func TestPoliciesNameTheBucketByItsSubString(t *testing.T) {
 				list = resources.Content
 			}
 			for _, r := range list {
-				name, arg := intrinsic(r)
+				name, arg := cfn.Intrinsic(r)
 				if name != "Sub" || arg.Kind != yaml.ScalarNode {
 					t.Errorf("%s: S3 resource %s, want !Sub %q (or %q + \"/<prefix>*\")", id, show(r), bucketARN, bucketARN)
 					continue
@@ -73,19 +70,6 @@ func TestPoliciesNameTheBucketByItsSubString(t *testing.T) {
 			}
 		})
 	}
-}
-
-func subRefers(arg *yaml.Node, id string) bool {
-	format := arg
-	if arg.Kind == yaml.SequenceNode && len(arg.Content) > 0 {
-		format = arg.Content[0]
-	}
-	for _, m := range subVar.FindAllStringSubmatch(format.Value, -1) {
-		if m[1] == id || strings.HasPrefix(m[1], id+".") {
-			return true
-		}
-	}
-	return false
 }
 
 func mentionsS3(actions *yaml.Node) bool {
@@ -168,7 +152,7 @@ func TestLeastPrivilege(t *testing.T) {
 				t.Errorf("functions and state machines = %v; the test knows %v", live, ids)
 			}
 			for id, byService := range want[backend] {
-				stmts := s.policyStatements(t, get(st.props(id), "Policies"))
+				stmts := s.policyStatements(t, cfn.Get(st.props(id), "Policies"))
 				for _, st := range stmts {
 					for _, a := range st.Actions {
 						if strings.HasSuffix(a, ":*") || a == "*" {
@@ -257,7 +241,7 @@ func TestKeyReadPolicies(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			s := newStack(t, st, c.params)
 			for _, id := range s.live(t, functionType) {
-				stmts := s.policyStatements(t, get(st.props(id), "Policies"))
+				stmts := s.policyStatements(t, cfn.Get(st.props(id), "Policies"))
 				check := func(prefix string, want []string) {
 					got := grants(stmts, prefix)
 					got = slices.DeleteFunc(got, func(g string) bool { return strings.HasPrefix(g, "ssm:DescribeParameters ") })

@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/clipmill/clipmill/internal/cfn"
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/pipeline"
 )
@@ -29,15 +30,15 @@ const (
 
 func TestTemplateIsSAM(t *testing.T) {
 	st := loadTemplate(t)
-	if got := scalar(get(st.doc, "Transform")); got != "AWS::Serverless-2016-10-31" {
+	if got := cfn.Scalar(cfn.Get(st.Doc, "Transform")); got != "AWS::Serverless-2016-10-31" {
 		t.Errorf("Transform = %q, want AWS::Serverless-2016-10-31", got)
 	}
-	if got := scalar(get(st.doc, "AWSTemplateFormatVersion")); got != "2010-09-09" {
+	if got := cfn.Scalar(cfn.Get(st.Doc, "AWSTemplateFormatVersion")); got != "2010-09-09" {
 		t.Errorf("AWSTemplateFormatVersion = %q, want 2010-09-09", got)
 	}
 	sections := []string{"AWSTemplateFormatVersion", "Transform", "Description", "Metadata", "Parameters",
 		"Rules", "Mappings", "Conditions", "Globals", "Resources", "Outputs"}
-	for _, k := range keys(st.doc) {
+	for _, k := range keys(st.Doc) {
 		if !slices.Contains(sections, k) {
 			t.Errorf("unknown top-level section %q", k)
 		}
@@ -71,10 +72,10 @@ func TestTemplateIsSAM(t *testing.T) {
 // missing from that backend's stack: what CloudFormation would refuse.
 func TestBackendsSelectTheirResources(t *testing.T) {
 	st := loadTemplate(t)
-	if av := path(st.doc, "Parameters", "Backend", "AllowedValues"); av == nil || show(av) != "[api, engine]" {
+	if av := path(st.Doc, "Parameters", "Backend", "AllowedValues"); av == nil || show(av) != "[api, engine]" {
 		t.Fatalf("Backend AllowedValues = %s, want [api, engine]", show(av))
 	}
-	if d := scalar(path(st.doc, "Parameters", "Backend", "Default")); d != "api" {
+	if d := cfn.Scalar(path(st.Doc, "Parameters", "Backend", "Default")); d != "api" {
 		t.Errorf("Backend default = %q, want api (today's stacks keep their flow)", d)
 	}
 	only := map[string][]string{
@@ -103,7 +104,7 @@ func TestBackendsSelectTheirResources(t *testing.T) {
 			}
 			check := func(where string, n *yaml.Node) {
 				s.liveRefs(t, n, func(name string) {
-					if get(get(st.doc, "Parameters"), name) == nil && st.resources[name] != nil && !s.exists(t, name) {
+					if cfn.Get(cfn.Get(st.Doc, "Parameters"), name) == nil && st.resources[name] != nil && !s.exists(t, name) {
 						t.Errorf("%s refers to %s, which Backend=%s does not create", where, name, backend)
 					}
 				})
@@ -111,11 +112,11 @@ func TestBackendsSelectTheirResources(t *testing.T) {
 			for _, id := range got {
 				check(id, st.resources[id])
 				if st.resourceType(id) == functionType {
-					check(id+" (with Globals)", get(get(st.doc, "Globals"), "Function"))
+					check(id+" (with Globals)", cfn.Get(cfn.Get(st.Doc, "Globals"), "Function"))
 				}
 			}
-			for _, o := range keys(get(st.doc, "Outputs")) {
-				check("output "+o, path(st.doc, "Outputs", o))
+			for _, o := range keys(cfn.Get(st.Doc, "Outputs")) {
+				check("output "+o, path(st.Doc, "Outputs", o))
 			}
 		})
 	}
@@ -125,11 +126,11 @@ func TestBackendsSelectTheirResources(t *testing.T) {
 // refuses an api stack without one, before anything is created.
 func TestApiBackendNeedsAKey(t *testing.T) {
 	st := loadTemplate(t)
-	rules := get(st.doc, "Rules")
+	rules := cfn.Get(st.Doc, "Rules")
 	if len(keys(rules)) == 0 {
 		t.Fatal("template.yaml has no Rules")
 	}
-	if d := path(st.doc, "Parameters", "ApiKeyId", "Default"); d == nil || d.Value != "" {
+	if d := path(st.Doc, "Parameters", "ApiKeyId", "Default"); d == nil || d.Value != "" {
 		t.Errorf("ApiKeyId's Default = %s, want \"\" (Backend=engine needs no key)", show(d))
 	}
 	cases := []struct {
@@ -145,10 +146,10 @@ func TestApiBackendNeedsAKey(t *testing.T) {
 		s := newStack(t, st, map[string]string{"Backend": c.backend, "ApiKeyId": c.key})
 		ok := true
 		for _, name := range keys(rules) {
-			r := get(rules, name)
+			r := cfn.Get(rules, name)
 			applies := true
-			if rc := get(r, "RuleCondition"); rc != nil {
-				v, err := s.conditionExpr(rc)
+			if rc := cfn.Get(r, "RuleCondition"); rc != nil {
+				v, err := s.EvalBool(rc)
 				if err != nil {
 					t.Fatalf("rule %s: RuleCondition: %v", name, err)
 				}
@@ -157,12 +158,12 @@ func TestApiBackendNeedsAKey(t *testing.T) {
 			if !applies {
 				continue
 			}
-			for _, a := range get(r, "Assertions").Content {
-				v, err := s.conditionExpr(get(a, "Assert"))
+			for _, a := range cfn.Get(r, "Assertions").Content {
+				v, err := s.EvalBool(cfn.Get(a, "Assert"))
 				if err != nil {
 					t.Fatalf("rule %s: Assert: %v", name, err)
 				}
-				if scalar(get(a, "AssertDescription")) == "" {
+				if cfn.Scalar(cfn.Get(a, "AssertDescription")) == "" {
 					t.Errorf("rule %s: an assertion without AssertDescription", name)
 				}
 				ok = ok && v
@@ -180,16 +181,16 @@ func TestApiBackendNeedsAKey(t *testing.T) {
 // what cfn-lint's E1012, E1019, E8002 and W8001 would say.
 func TestReferencesResolve(t *testing.T) {
 	st := loadTemplate(t)
-	params := get(st.doc, "Parameters")
-	conds := get(st.doc, "Conditions")
+	params := cfn.Get(st.Doc, "Parameters")
+	conds := cfn.Get(st.Doc, "Conditions")
 	known := func(name string) bool {
-		return strings.HasPrefix(name, "AWS::") || get(params, name) != nil || st.resources[name] != nil
+		return strings.HasPrefix(name, "AWS::") || cfn.Get(params, name) != nil || st.resources[name] != nil
 	}
 	usedConds := map[string]bool{}
 	usedParams := map[string]bool{}
 	check := func(where string, root *yaml.Node) {
 		walk(root, func(n *yaml.Node) {
-			name, arg := intrinsic(n)
+			name, arg := cfn.Intrinsic(n)
 			switch name {
 			case "Ref":
 				usedParams[arg.Value] = true
@@ -201,30 +202,14 @@ func TestReferencesResolve(t *testing.T) {
 					t.Errorf("%s: !Ref %s: no such pseudo parameter", where, arg.Value)
 				}
 			case "GetAtt":
-				target := strings.SplitN(arg.Value, ".", 2)[0]
-				if arg.Kind == yaml.SequenceNode && len(arg.Content) > 0 {
-					target = arg.Content[0].Value
-				}
-				if st.resources[target] == nil {
+				if target, _ := cfn.GetAtt(arg); st.resources[target] == nil {
 					t.Errorf("%s: !GetAtt %s: no such resource", where, show(arg))
 				}
 			case "Sub":
-				format, vars := arg, (*yaml.Node)(nil)
-				if arg.Kind == yaml.SequenceNode && len(arg.Content) == 2 {
-					format, vars = arg.Content[0], arg.Content[1]
-				}
-				for _, m := range subVar.FindAllStringSubmatch(format.Value, -1) {
-					v := m[1]
-					if strings.HasPrefix(v, "!") || get(vars, v) != nil {
-						continue
-					}
-					base := v
-					if !strings.HasPrefix(v, "AWS::") {
-						base = strings.SplitN(v, ".", 2)[0]
-					}
-					usedParams[base] = true
-					if !known(base) {
-						t.Errorf("%s: !Sub ${%s}: no such parameter or resource", where, v)
+				for _, name := range cfn.SubRefs(arg) {
+					usedParams[name] = true
+					if !known(name) {
+						t.Errorf("%s: !Sub ${%s}: no such parameter or resource", where, name)
 					}
 				}
 			case "If":
@@ -233,7 +218,7 @@ func TestReferencesResolve(t *testing.T) {
 					return
 				}
 				usedConds[arg.Content[0].Value] = true
-				if get(conds, arg.Content[0].Value) == nil {
+				if cfn.Get(conds, arg.Content[0].Value) == nil {
 					t.Errorf("%s: !If %s: no such condition", where, arg.Content[0].Value)
 				}
 			case "Condition":
@@ -242,7 +227,7 @@ func TestReferencesResolve(t *testing.T) {
 		})
 	}
 	for _, section := range []string{"Globals", "Resources", "Outputs", "Conditions"} {
-		check(section, get(st.doc, section))
+		check(section, cfn.Get(st.Doc, section))
 	}
 	for _, c := range keys(conds) {
 		if !usedConds[c] {
@@ -272,26 +257,26 @@ func TestFunctionsAreBuiltByTheRootMakefile(t *testing.T) {
 		t.Fatal("no AWS::Serverless::Function in template.yaml")
 	}
 	for _, id := range functions {
-		if scalar(get(st.functionProps(id), "PackageType")) == "Image" {
+		if cfn.Scalar(cfn.Get(st.FunctionProperties(id), "PackageType")) == "Image" {
 			if id != imageFunctionID {
 				t.Errorf("%s is a container image; only %s is", id, imageFunctionID)
 			}
 			continue
 		}
 		t.Run(id, func(t *testing.T) {
-			p := st.functionProps(id)
+			p := st.FunctionProperties(id)
 			for key, want := range map[string]string{"Runtime": "provided.al2023", "Handler": "bootstrap", "CodeUri": "."} {
-				if got := scalar(get(p, key)); got != want {
-					t.Errorf("%s = %s, want %s", key, show(get(p, key)), want)
+				if got := cfn.Scalar(cfn.Get(p, key)); got != want {
+					t.Errorf("%s = %s, want %s", key, show(cfn.Get(p, key)), want)
 				}
 			}
-			if a := get(p, "Architectures"); a == nil || a.Kind != yaml.SequenceNode || len(a.Content) != 1 || scalar(a.Content[0]) != "arm64" {
+			if a := cfn.Get(p, "Architectures"); a == nil || a.Kind != yaml.SequenceNode || len(a.Content) != 1 || cfn.Scalar(a.Content[0]) != "arm64" {
 				t.Errorf("Architectures = %s, want [arm64] (set once: SAM concatenates Globals and function lists)", show(a))
 			}
-			if got := scalar(path(st.resources[id], "Metadata", "BuildMethod")); got != "makefile" {
+			if got := cfn.Scalar(path(st.resources[id], "Metadata", "BuildMethod")); got != "makefile" {
 				t.Errorf("Metadata.BuildMethod = %q, want makefile", got)
 			}
-			if p := get(p, "PackageType"); p != nil && scalar(p) != "Zip" {
+			if p := cfn.Get(p, "PackageType"); p != nil && cfn.Scalar(p) != "Zip" {
 				t.Errorf("PackageType = %s, want Zip (the default)", show(p))
 			}
 
@@ -398,14 +383,14 @@ func TestFunctionSettings(t *testing.T) {
 		t.Fatalf("functions = %v, want %v", got, want)
 	}
 	bucketName := path(st.props(bucketID), "BucketName")
-	params := get(st.doc, "Parameters")
+	params := cfn.Get(st.Doc, "Parameters")
 	for _, id := range st.ofType(functionType) {
-		p := st.functionProps(id)
-		if got := scalar(path(p, "LoggingConfig", "LogFormat")); got != "JSON" {
+		p := st.FunctionProperties(id)
+		if got := cfn.Scalar(path(p, "LoggingConfig", "LogFormat")); got != "JSON" {
 			t.Errorf("%s: LoggingConfig.LogFormat = %q, want JSON", id, got)
 		}
 		if lg := path(p, "LoggingConfig", "LogGroup"); lg != nil {
-			name, arg := intrinsic(lg)
+			name, arg := cfn.Intrinsic(lg)
 			if name != "Ref" || st.resourceType(arg.Value) != "AWS::Logs::LogGroup" {
 				t.Errorf("%s: LoggingConfig.LogGroup = %s, want !Ref to a log group of this stack", id, show(lg))
 			} else if r := path(st.props(arg.Value), "RetentionInDays"); r == nil {
@@ -413,7 +398,7 @@ func TestFunctionSettings(t *testing.T) {
 			}
 		}
 		for _, k := range []string{"Timeout", "MemorySize"} {
-			if get(p, k) == nil {
+			if cfn.Get(p, k) == nil {
 				t.Errorf("%s: no %s", id, k)
 			}
 		}
@@ -427,30 +412,30 @@ func TestFunctionSettings(t *testing.T) {
 		}
 		// Values from parameters: !Ref an existing parameter.
 		for _, k := range got {
-			v := get(vars, k)
-			if name, arg := intrinsic(v); name == "Ref" && get(params, arg.Value) == nil && st.resources[arg.Value] == nil {
+			v := cfn.Get(vars, k)
+			if name, arg := cfn.Intrinsic(v); name == "Ref" && cfn.Get(params, arg.Value) == nil && st.resources[arg.Value] == nil {
 				t.Errorf("%s: %s = %s: no such parameter", id, k, show(v))
 			}
 		}
 		// Submit starts the state machine of the stack's backend.
-		if v := get(vars, "STATE_MACHINE_ARN"); v != nil {
+		if v := cfn.Get(vars, "STATE_MACHINE_ARN"); v != nil {
 			for backend, want := range map[string]string{"api": stateMachineID, "engine": engineMachineID} {
 				if got := backendStack(t, st, backend, nil).str(t, v); got != "<"+want+">" {
 					t.Errorf("%s: STATE_MACHINE_ARN with Backend=%s = %s, want !Ref %s", id, backend, got, want)
 				}
 			}
 		}
-		if v := get(vars, "BACKEND"); v != nil {
-			if name, arg := intrinsic(v); name != "Ref" || arg.Value != "Backend" {
+		if v := cfn.Get(vars, "BACKEND"); v != nil {
+			if name, arg := cfn.Intrinsic(v); name != "Ref" || arg.Value != "Backend" {
 				t.Errorf("%s: BACKEND = %s, want !Ref Backend", id, show(v))
 			}
 		}
-		if v := get(vars, "RENDER_CONCURRENCY"); v != nil {
-			if name, arg := intrinsic(v); name != "Ref" || arg.Value != "RenderConcurrency" {
+		if v := cfn.Get(vars, "RENDER_CONCURRENCY"); v != nil {
+			if name, arg := cfn.Intrinsic(v); name != "Ref" || arg.Value != "RenderConcurrency" {
 				t.Errorf("%s: RENDER_CONCURRENCY = %s, want !Ref RenderConcurrency", id, show(v))
 			}
 		}
-		if v := get(vars, "BUCKET_NAME"); v != nil && !same(v, bucketName) {
+		if v := cfn.Get(vars, "BUCKET_NAME"); v != nil && !same(v, bucketName) {
 			t.Errorf("%s: BUCKET_NAME = %s, want the bucket's own BucketName %s (never !Ref %s: that would be a cycle)",
 				id, show(v), show(bucketName), bucketID)
 		}
@@ -458,14 +443,14 @@ func TestFunctionSettings(t *testing.T) {
 	timeouts := map[string]int{}
 	s := newStack(t, st, nil)
 	for _, id := range st.ofType(functionType) {
-		timeouts[id], _ = strconv.Atoi(s.str(t, get(st.functionProps(id), "Timeout")))
+		timeouts[id], _ = strconv.Atoi(s.str(t, cfn.Get(st.FunctionProperties(id), "Timeout")))
 	}
 	if timeouts["PollFunction"] > 60 || timeouts["SubmitFunction"] > 900 || timeouts["StoreFunction"] != 900 ||
 		timeouts["TranscribeFunction"] > 60 || timeouts["EngineFunction"] != 900 {
 		t.Errorf("timeouts = %v: poll and transcribe should be short, store and the engine get Lambda's 900 s", timeouts)
 	}
 	asset := newStack(t, st, map[string]string{"SourceMode": "asset"})
-	if got := asset.str(t, get(st.functionProps("SubmitFunction"), "Timeout")); got != "900" {
+	if got := asset.str(t, cfn.Get(st.FunctionProperties("SubmitFunction"), "Timeout")); got != "900" {
 		t.Errorf("SubmitFunction's timeout in asset mode = %s, want 900: it uploads the whole video", got)
 	}
 }
@@ -473,23 +458,23 @@ func TestFunctionSettings(t *testing.T) {
 func TestBucket(t *testing.T) {
 	st := loadTemplate(t)
 	b := st.props(bucketID)
-	if got := scalar(path(b, "VersioningConfiguration", "Status")); got != "Enabled" {
+	if got := cfn.Scalar(path(b, "VersioningConfiguration", "Status")); got != "Enabled" {
 		t.Errorf("versioning = %q, want Enabled", got)
 	}
-	pab := get(b, "PublicAccessBlockConfiguration")
+	pab := cfn.Get(b, "PublicAccessBlockConfiguration")
 	for _, k := range []string{"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"} {
-		if scalar(get(pab, k)) != "true" {
+		if cfn.Scalar(cfn.Get(pab, k)) != "true" {
 			t.Errorf("PublicAccessBlockConfiguration.%s is not true", k)
 		}
 	}
 	sse := path(b, "BucketEncryption", "ServerSideEncryptionConfiguration")
-	if sse == nil || len(sse.Content) != 1 || scalar(path(sse.Content[0], "ServerSideEncryptionByDefault", "SSEAlgorithm")) != "AES256" {
+	if sse == nil || len(sse.Content) != 1 || cfn.Scalar(path(sse.Content[0], "ServerSideEncryptionByDefault", "SSEAlgorithm")) != "AES256" {
 		t.Errorf("encryption = %s, want SSE-S3 (AES256)", show(sse))
 	}
 	abort := false
 	if rules := path(b, "LifecycleConfiguration", "Rules"); rules != nil {
 		for _, r := range rules.Content {
-			if scalar(get(r, "Status")) == "Enabled" && scalar(path(r, "AbortIncompleteMultipartUpload", "DaysAfterInitiation")) == "1" {
+			if cfn.Scalar(cfn.Get(r, "Status")) == "Enabled" && cfn.Scalar(path(r, "AbortIncompleteMultipartUpload", "DaysAfterInitiation")) == "1" {
 				abort = true
 			}
 		}
@@ -498,8 +483,8 @@ func TestBucket(t *testing.T) {
 		t.Error("no enabled lifecycle rule aborts incomplete multipart uploads after 1 day")
 	}
 
-	name := get(b, "BucketName")
-	if fn, arg := intrinsic(name); fn != "Sub" || arg.Kind != yaml.ScalarNode ||
+	name := cfn.Get(b, "BucketName")
+	if fn, arg := cfn.Intrinsic(name); fn != "Sub" || arg.Kind != yaml.ScalarNode ||
 		!strings.Contains(arg.Value, "${BucketPrefix}") || !strings.Contains(arg.Value, "${AWS::AccountId}") || !strings.Contains(arg.Value, "${AWS::Region}") {
 		t.Fatalf("BucketName = %s, want !Sub of ${BucketPrefix}, ${AWS::AccountId} and ${AWS::Region}", show(name))
 	}
@@ -510,8 +495,8 @@ func TestBucket(t *testing.T) {
 
 	// BucketPrefix's pattern admits only names S3 accepts, even in the
 	// region with the longest name.
-	prefix := path(st.doc, "Parameters", "BucketPrefix")
-	re, err := regexp.Compile(scalar(get(prefix, "AllowedPattern")))
+	prefix := path(st.Doc, "Parameters", "BucketPrefix")
+	re, err := regexp.Compile(cfn.Scalar(cfn.Get(prefix, "AllowedPattern")))
 	if err != nil {
 		t.Fatalf("BucketPrefix AllowedPattern: %v", err)
 	}
@@ -522,7 +507,7 @@ func TestBucket(t *testing.T) {
 		}
 	}
 	long := newStack(t, st, map[string]string{"BucketPrefix": strings.Repeat("a", 30)})
-	long.region = "ap-southeast-5"
+	long.Region = "ap-southeast-5"
 	if n := s.str(t, name); len(long.str(t, name)) > 63 || n != strings.ToLower(n) {
 		t.Errorf("bucket name %q: S3 wants at most 63 lower-case characters", long.str(t, name))
 	}
@@ -534,28 +519,28 @@ func TestS3EventFiltersTheInbox(t *testing.T) {
 	st := loadTemplate(t)
 	var found []string
 	for _, id := range st.ofType(functionType) {
-		events := get(st.props(id), "Events")
+		events := cfn.Get(st.props(id), "Events")
 		for _, name := range keys(events) {
-			ev := get(events, name)
-			if scalar(get(ev, "Type")) != "S3" {
+			ev := cfn.Get(events, name)
+			if cfn.Scalar(cfn.Get(ev, "Type")) != "S3" {
 				continue
 			}
 			found = append(found, id+"."+name)
-			p := get(ev, "Properties")
-			if fn, arg := intrinsic(get(p, "Bucket")); fn != "Ref" || arg.Value != bucketID {
-				t.Errorf("%s.%s: Bucket = %s, want !Ref %s (SAM wants the bucket of this template)", id, name, show(get(p, "Bucket")), bucketID)
+			p := cfn.Get(ev, "Properties")
+			if fn, arg := cfn.Intrinsic(cfn.Get(p, "Bucket")); fn != "Ref" || arg.Value != bucketID {
+				t.Errorf("%s.%s: Bucket = %s, want !Ref %s (SAM wants the bucket of this template)", id, name, show(cfn.Get(p, "Bucket")), bucketID)
 			}
-			evs := get(p, "Events")
-			if scalar(evs) != "s3:ObjectCreated:*" && !(evs != nil && len(evs.Content) == 1 && scalar(evs.Content[0]) == "s3:ObjectCreated:*") {
+			evs := cfn.Get(p, "Events")
+			if cfn.Scalar(evs) != "s3:ObjectCreated:*" && !(evs != nil && len(evs.Content) == 1 && cfn.Scalar(evs.Content[0]) == "s3:ObjectCreated:*") {
 				t.Errorf("%s.%s: Events = %s, want s3:ObjectCreated:*", id, name, show(evs))
 			}
 			rules := path(p, "Filter", "S3Key", "Rules")
 			var prefix []string
 			if rules != nil {
 				for _, r := range rules.Content {
-					switch strings.ToLower(scalar(get(r, "Name"))) {
+					switch strings.ToLower(cfn.Scalar(cfn.Get(r, "Name"))) {
 					case "prefix":
-						prefix = append(prefix, scalar(get(r, "Value")))
+						prefix = append(prefix, cfn.Scalar(cfn.Get(r, "Value")))
 					case "suffix":
 						t.Errorf("%s.%s: a suffix rule is case-sensitive and takes one suffix: the function filters video suffixes itself", id, name)
 					}
@@ -589,14 +574,14 @@ func TestDefinitionSubstitutionsMatchTheASL(t *testing.T) {
 	deployed := map[string]bool{}
 	for _, id := range st.ofType(stateMachineType) {
 		p := st.props(id)
-		uri := scalar(get(p, "DefinitionUri"))
+		uri := cfn.Scalar(cfn.Get(p, "DefinitionUri"))
 		if uri == "" {
-			t.Errorf("%s: DefinitionUri = %s, want a path under statemachine/", id, show(get(p, "DefinitionUri")))
+			t.Errorf("%s: DefinitionUri = %s, want a path under statemachine/", id, show(cfn.Get(p, "DefinitionUri")))
 			continue
 		}
 		deployed[filepath.Clean(uri)] = true
 		placeholders := aslPlaceholders(t, filepath.Join(root, uri))
-		subs := keys(get(p, "DefinitionSubstitutions"))
+		subs := keys(cfn.Get(p, "DefinitionSubstitutions"))
 		sort.Strings(subs)
 		if !slices.Equal(subs, placeholders) {
 			t.Errorf("%s: DefinitionSubstitutions %v != placeholders in %s %v", id, subs, uri, placeholders)
@@ -608,7 +593,8 @@ func TestDefinitionSubstitutionsMatchTheASL(t *testing.T) {
 			if !isArn {
 				continue
 			}
-			if name, arg := intrinsic(v); name != "GetAtt" || (arg.Value != res+".Arn" && show(arg) != "["+res+", Arn]") {
+			name, arg := cfn.Intrinsic(v)
+			if r, a := cfn.GetAtt(arg); name != "GetAtt" || r != res || a != "Arn" {
 				t.Errorf("%s: %s = %s, want !GetAtt %s.Arn", id, k, show(v), res)
 			}
 		}
@@ -621,38 +607,19 @@ func TestDefinitionSubstitutionsMatchTheASL(t *testing.T) {
 	}
 }
 
-var placeholder = regexp.MustCompile(`\$\{([^}]+)\}`)
-
-// aslPlaceholders lists the ${...} names in an ASL file's strings, keys
-// included, leaving out ${AWS::...}.
+// aslPlaceholders lists the ${...} names in an ASL file, keys included,
+// leaving out ${AWS::...}.
 func aslPlaceholders(t testing.TB, file string) []string {
 	t.Helper()
-	def := readJSON(t, file)
-	set := map[string]bool{}
-	var visit func(v any)
-	visit = func(v any) {
-		switch v := v.(type) {
-		case string:
-			for _, m := range placeholder.FindAllStringSubmatch(v, -1) {
-				if !strings.HasPrefix(m[1], "AWS::") {
-					set[m[1]] = true
-				}
-			}
-		case []any:
-			for _, x := range v {
-				visit(x)
-			}
-		case map[string]any:
-			for k, x := range v {
-				visit(k)
-				visit(x)
-			}
-		}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
 	}
-	visit(def)
 	var out []string
-	for k := range set {
-		out = append(out, k)
+	for _, name := range cfn.SubNames(string(b)) {
+		if !strings.HasPrefix(name, "AWS::") && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
 	}
 	sort.Strings(out)
 	return out
@@ -723,10 +690,10 @@ func TestStateMachineInvokesItsFunctions(t *testing.T) {
 	for _, id := range st.ofType(stateMachineType) {
 		t.Run(id, func(t *testing.T) {
 			p := st.props(id)
-			if got := scalar(get(p, "Type")); got != "STANDARD" {
+			if got := cfn.Scalar(cfn.Get(p, "Type")); got != "STANDARD" {
 				t.Errorf("Type = %q, want STANDARD", got)
 			}
-			file := filepath.Join(repoRoot(t), scalar(get(p, "DefinitionUri")))
+			file := filepath.Join(repoRoot(t), cfn.Scalar(cfn.Get(p, "DefinitionUri")))
 			def, _ := readJSON(t, file).(map[string]any)
 			top, _ := def["States"].(map[string]any)
 			tasks := map[string]map[string]any{}
@@ -740,20 +707,20 @@ func TestStateMachineInvokesItsFunctions(t *testing.T) {
 				}
 				params, _ := s["Parameters"].(map[string]any)
 				fn, _ := params["FunctionName"].(string)
-				m := placeholder.FindStringSubmatch(fn)
-				if s["Resource"] != "arn:aws:states:::lambda:invoke" || m == nil {
+				names := cfn.SubNames(fn)
+				if s["Resource"] != "arn:aws:states:::lambda:invoke" || len(names) == 0 {
 					t.Errorf("Task %s: want Resource arn:aws:states:::lambda:invoke with FunctionName ${<Function>Arn}", name)
 					continue
 				}
-				fid := strings.TrimSuffix(m[1], "Arn")
+				fid := strings.TrimSuffix(names[0], "Arn")
 				invoked[fid] = max(invoked[fid], int(timeout))
 			}
 
 			var allowed []string
-			for _, pol := range get(p, "Policies").Content {
-				if li := get(pol, "LambdaInvokePolicy"); li != nil {
-					fn := get(li, "FunctionName")
-					if name, arg := intrinsic(fn); name != "Ref" || st.resourceType(arg.Value) != functionType {
+			for _, pol := range cfn.Get(p, "Policies").Content {
+				if li := cfn.Get(pol, "LambdaInvokePolicy"); li != nil {
+					fn := cfn.Get(li, "FunctionName")
+					if name, arg := cfn.Intrinsic(fn); name != "Ref" || st.resourceType(arg.Value) != functionType {
 						t.Errorf("LambdaInvokePolicy FunctionName = %s, want !Ref of a function", show(fn))
 					} else {
 						allowed = append(allowed, arg.Value)
@@ -774,10 +741,10 @@ func TestStateMachineInvokesItsFunctions(t *testing.T) {
 			}
 
 			// At the defaults, and with every Number parameter at its largest.
-			params := get(st.doc, "Parameters")
+			params := cfn.Get(st.Doc, "Parameters")
 			largest := map[string]string{}
 			for _, name := range keys(params) {
-				if v := scalar(path(params, name, "MaxValue")); v != "" {
+				if v := cfn.Scalar(path(params, name, "MaxValue")); v != "" {
 					largest[name] = v
 				}
 			}
@@ -791,23 +758,23 @@ func TestStateMachineInvokesItsFunctions(t *testing.T) {
 					if !s.exists(t, fid) {
 						t.Errorf("%s invokes %s, which Backend=%s does not create", id, fid, backend)
 					}
-					fnTimeout, _ := strconv.Atoi(s.str(t, get(st.functionProps(fid), "Timeout")))
+					fnTimeout, _ := strconv.Atoi(s.str(t, cfn.Get(st.FunctionProperties(fid), "Timeout")))
 					if fnTimeout > taskTimeout {
 						t.Errorf("%s's Timeout %d s outlasts every Task that runs it (longest %d s)", fid, fnTimeout, taskTimeout)
 					}
 				}
 			}
 
-			logging := get(p, "Logging")
-			dests := get(logging, "Destinations")
+			logging := cfn.Get(p, "Logging")
+			dests := cfn.Get(logging, "Destinations")
 			if dests == nil || len(dests.Content) != 1 {
 				t.Fatalf("Logging = %s, want one CloudWatch Logs destination", show(logging))
 			}
 			arn := path(dests.Content[0], "CloudWatchLogsLogGroup", "LogGroupArn")
-			if name, arg := intrinsic(arn); name != "GetAtt" || !strings.HasSuffix(arg.Value, ".Arn") ||
-				st.resourceType(strings.TrimSuffix(arg.Value, ".Arn")) != "AWS::Logs::LogGroup" {
+			name, arg := cfn.Intrinsic(arn)
+			if group, attr := cfn.GetAtt(arg); name != "GetAtt" || attr != "Arn" || st.resourceType(group) != "AWS::Logs::LogGroup" {
 				t.Errorf("LogGroupArn = %s, want !GetAtt <a log group>.Arn", show(arn))
-			} else if r := path(st.props(strings.TrimSuffix(arg.Value, ".Arn")), "RetentionInDays"); r == nil {
+			} else if r := path(st.props(group), "RetentionInDays"); r == nil {
 				t.Errorf("the state machine's log group has no RetentionInDays")
 			}
 		})
@@ -819,17 +786,17 @@ func TestStateMachineInvokesItsFunctions(t *testing.T) {
 // and the most polls allowed stay under the 25,000 events of history.
 func TestLimitsFitTheStateMachine(t *testing.T) {
 	st := loadTemplate(t)
-	params := get(st.doc, "Parameters")
+	params := cfn.Get(st.Doc, "Parameters")
 	num := func(param, field string) int {
 		n := path(params, param, field)
-		v, err := strconv.Atoi(scalar(n))
+		v, err := strconv.Atoi(cfn.Scalar(n))
 		if err != nil {
 			t.Fatalf("%s.%s = %s, want a number", param, field, show(n))
 		}
 		return v
 	}
 	for _, p := range []string{"PollMinSeconds", "PollMaxSeconds", "MaxPollAttempts", "JobTimeoutSeconds", "UrlExpirySeconds"} {
-		if scalar(path(params, p, "Type")) != "Number" {
+		if cfn.Scalar(path(params, p, "Type")) != "Number" {
 			t.Errorf("%s: Type should be Number", p)
 		}
 		if d, lo, hi := num(p, "Default"), num(p, "MinValue"), num(p, "MaxValue"); d < lo || d > hi {
@@ -840,7 +807,7 @@ func TestLimitsFitTheStateMachine(t *testing.T) {
 		"PollMinSeconds": "10", "PollMaxSeconds": "120", "MaxPollAttempts": "200", "JobTimeoutSeconds": "14400",
 		"DefaultOutputSettings": `{"duration_types":["60"],"aspect_ratio":"portrait","captions":true}`}
 	for p, want := range wantDefaults {
-		if got := scalar(path(params, p, "Default")); got != want {
+		if got := cfn.Scalar(path(params, p, "Default")); got != want {
 			t.Errorf("%s default = %q, want %q", p, got, want)
 		}
 	}
@@ -848,13 +815,13 @@ func TestLimitsFitTheStateMachine(t *testing.T) {
 	if _, err := clipping.DecodeSettings([]byte(`{"output_settings":`+wantDefaults["DefaultOutputSettings"]+`}`), clipping.Options{}); err != nil {
 		t.Errorf("DefaultOutputSettings' default is refused: %v", err)
 	}
-	if ret := path(params, "LogRetentionDays"); !slices.ContainsFunc(get(ret, "AllowedValues").Content, func(n *yaml.Node) bool {
-		return n.Value == scalar(get(ret, "Default"))
+	if ret := path(params, "LogRetentionDays"); !slices.ContainsFunc(cfn.Get(ret, "AllowedValues").Content, func(n *yaml.Node) bool {
+		return n.Value == cfn.Scalar(cfn.Get(ret, "Default"))
 	}) {
 		t.Error("LogRetentionDays' default is not one of its AllowedValues")
 	}
 
-	file := filepath.Join(repoRoot(t), scalar(path(st.props(stateMachineID), "DefinitionUri")))
+	file := filepath.Join(repoRoot(t), cfn.Scalar(path(st.props(stateMachineID), "DefinitionUri")))
 	def, states := aslStates(t, file)
 	execTimeout, _ := def["TimeoutSeconds"].(float64)
 	if execTimeout <= 0 {
@@ -879,17 +846,17 @@ func TestLimitsFitTheStateMachine(t *testing.T) {
 // no parameter may carry it, and nothing may put it into the environment.
 func TestNoParameterHoldsTheKey(t *testing.T) {
 	st := loadTemplate(t)
-	params := get(st.doc, "Parameters")
+	params := cfn.Get(st.Doc, "Parameters")
 	secretish := regexp.MustCompile(`(?i)secret|token|password|passwd|credential|apikey$|_key$`)
 	for _, p := range keys(params) {
-		if scalar(path(params, p, "NoEcho")) == "true" {
+		if cfn.Scalar(path(params, p, "NoEcho")) == "true" {
 			t.Errorf("parameter %s is NoEcho: a secret passed as a parameter ends up in the stack's history; read it from Secrets Manager or SSM", p)
 		}
 		if secretish.MatchString(p) {
 			t.Errorf("parameter %s looks like it holds a secret", p)
 		}
 	}
-	if d := path(params, "ApiKeyId", "Description"); !strings.Contains(scalar(d), "never the key") {
+	if d := path(params, "ApiKeyId", "Description"); !strings.Contains(cfn.Scalar(d), "never the key") {
 		t.Errorf("ApiKeyId's description should say it is never the key itself")
 	}
 	raw := string(readRepoFile(t, "template.yaml"))
@@ -897,19 +864,19 @@ func TestNoParameterHoldsTheKey(t *testing.T) {
 		t.Error("template.yaml uses a {{resolve:...}} dynamic reference: resolved secrets land in plain text in the function's configuration")
 	}
 	for _, id := range st.ofType(functionType) {
-		vars := path(st.functionProps(id), "Environment", "Variables")
+		vars := path(st.FunctionProperties(id), "Environment", "Variables")
 		for _, k := range keys(vars) {
 			if strings.Contains(k, "KEY") && k != "API_KEY_SOURCE" && k != "API_KEY_ID" {
 				t.Errorf("%s: environment variable %s looks like a key", id, k)
 			}
 		}
-		if v := get(vars, "API_KEY_ID"); v != nil {
-			if name, arg := intrinsic(v); name != "Ref" || arg.Value != "ApiKeyId" {
+		if v := cfn.Get(vars, "API_KEY_ID"); v != nil {
+			if name, arg := cfn.Intrinsic(v); name != "Ref" || arg.Value != "ApiKeyId" {
 				t.Errorf("%s: API_KEY_ID = %s, want !Ref ApiKeyId", id, show(v))
 			}
 		}
-		if v := get(vars, "API_KEY_SOURCE"); v != nil {
-			if name, arg := intrinsic(v); name != "Ref" || arg.Value != "ApiKeySource" {
+		if v := cfn.Get(vars, "API_KEY_SOURCE"); v != nil {
+			if name, arg := cfn.Intrinsic(v); name != "Ref" || arg.Value != "ApiKeySource" {
 				t.Errorf("%s: API_KEY_SOURCE = %s, want !Ref ApiKeySource", id, show(v))
 			}
 		}
@@ -922,7 +889,7 @@ func TestNoParameterHoldsTheKey(t *testing.T) {
 	if sort.Strings(allowed); !slices.Equal(allowed, []string{"secretsmanager", "ssm"}) {
 		t.Errorf("ApiKeySource AllowedValues = %v, want [secretsmanager ssm]", allowed)
 	}
-	re := regexp.MustCompile(scalar(path(params, "ApiKeyId", "AllowedPattern")))
+	re := regexp.MustCompile(cfn.Scalar(path(params, "ApiKeyId", "AllowedPattern")))
 	for _, id := range []string{"clipmill/heygen-api-key", "/clipmill/heygen-api-key",
 		"arn:aws:secretsmanager:eu-west-1:123456789012:secret:clipmill/heygen-api-key-AbCdEf"} {
 		if !re.MatchString(id) {
@@ -935,7 +902,7 @@ func TestNoParameterHoldsTheKey(t *testing.T) {
 // the state machine the stack's backend runs.
 func TestOutputs(t *testing.T) {
 	st := loadTemplate(t)
-	out := get(st.doc, "Outputs")
+	out := cfn.Get(st.Doc, "Outputs")
 	if got, want := keys(out), []string{"BucketName", "InboxUri", "StateMachineArn", "SubmitFunctionName", "SubmitDeadLetterQueueUrl"}; !slices.Equal(got, want) {
 		t.Errorf("outputs = %v, want %v", got, want)
 	}
@@ -1005,7 +972,7 @@ func TestSamconfig(t *testing.T) {
 		ov, _ := strconv.Unquote(tables[tbl]["parameter_overrides"])
 		for _, f := range strings.Fields(ov) {
 			name, _, _ := strings.Cut(f, "=")
-			if path(st.doc, "Parameters", name) == nil {
+			if path(st.Doc, "Parameters", name) == nil {
 				t.Errorf("samconfig.toml [%s] overrides %s, which template.yaml does not declare", tbl, name)
 			}
 		}
@@ -1046,7 +1013,7 @@ func TestEnvironmentIsRead(t *testing.T) {
 	}
 	st := loadTemplate(t)
 	for _, id := range st.ofType(functionType) {
-		for _, k := range keys(path(st.functionProps(id), "Environment", "Variables")) {
+		for _, k := range keys(path(st.FunctionProperties(id), "Environment", "Variables")) {
 			if !read[k] {
 				t.Errorf("%s sets %s, which neither internal/pipeline nor internal/enginesteps reads", id, k)
 			}
@@ -1058,22 +1025,22 @@ func TestEnvironmentIsRead(t *testing.T) {
 // checks them at deploy time (AllowedPattern must match the whole value).
 func TestParameterDefaultsAreAllowed(t *testing.T) {
 	st := loadTemplate(t)
-	params := get(st.doc, "Parameters")
+	params := cfn.Get(st.Doc, "Parameters")
 	for _, name := range keys(params) {
-		p := get(params, name)
-		typ := scalar(get(p, "Type"))
+		p := cfn.Get(params, name)
+		typ := cfn.Scalar(cfn.Get(p, "Type"))
 		if typ != "String" && typ != "Number" {
 			t.Errorf("%s: Type %q", name, typ)
 		}
-		if scalar(get(p, "Description")) == "" {
+		if cfn.Scalar(cfn.Get(p, "Description")) == "" {
 			t.Errorf("%s has no Description", name)
 		}
-		d := get(p, "Default")
+		d := cfn.Get(p, "Default")
 		if d == nil {
 			continue
 		}
 		v := d.Value
-		if pat := scalar(get(p, "AllowedPattern")); pat != "" {
+		if pat := cfn.Scalar(cfn.Get(p, "AllowedPattern")); pat != "" {
 			re, err := regexp.Compile(pat)
 			if err != nil {
 				t.Errorf("%s: AllowedPattern: %v", name, err)
@@ -1081,15 +1048,15 @@ func TestParameterDefaultsAreAllowed(t *testing.T) {
 				t.Errorf("%s: default %q does not match AllowedPattern %s", name, v, pat)
 			}
 		}
-		if av := get(p, "AllowedValues"); av != nil && !slices.ContainsFunc(av.Content, func(n *yaml.Node) bool { return n.Value == v }) {
+		if av := cfn.Get(p, "AllowedValues"); av != nil && !slices.ContainsFunc(av.Content, func(n *yaml.Node) bool { return n.Value == v }) {
 			t.Errorf("%s: default %q is not one of AllowedValues", name, v)
 		}
-		if n := scalar(get(p, "MinLength")); n != "" {
+		if n := cfn.Scalar(cfn.Get(p, "MinLength")); n != "" {
 			if min, _ := strconv.Atoi(n); len(v) < min {
 				t.Errorf("%s: default %q is shorter than MinLength %d", name, v, min)
 			}
 		}
-		if n := scalar(get(p, "MaxLength")); n != "" {
+		if n := cfn.Scalar(cfn.Get(p, "MaxLength")); n != "" {
 			if max, _ := strconv.Atoi(n); len(v) > max {
 				t.Errorf("%s: default %q is longer than MaxLength %d", name, v, max)
 			}
@@ -1099,12 +1066,12 @@ func TestParameterDefaultsAreAllowed(t *testing.T) {
 			if err != nil {
 				t.Errorf("%s: default %q is not a number", name, v)
 			}
-			if n := scalar(get(p, "MinValue")); n != "" {
+			if n := cfn.Scalar(cfn.Get(p, "MinValue")); n != "" {
 				if lo, _ := strconv.ParseFloat(n, 64); x < lo {
 					t.Errorf("%s: default %v < MinValue %v", name, x, lo)
 				}
 			}
-			if n := scalar(get(p, "MaxValue")); n != "" {
+			if n := cfn.Scalar(cfn.Get(p, "MaxValue")); n != "" {
 				if hi, _ := strconv.ParseFloat(n, 64); x > hi {
 					t.Errorf("%s: default %v > MaxValue %v", name, x, hi)
 				}
