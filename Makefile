@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin/clipmill
 DEMO  := demo
 
-.PHONY: setup build cli functions image invoke demo test test-short vet bench bench-select bench-api deploy clean
+.PHONY: setup build cli functions image invoke demo test test-short vet bench bench-select bench-api soak deploy clean
 
 setup:
 	@scripts/setup.sh
@@ -106,6 +106,12 @@ bench-select:
 # wrk against clipmill serve on loopback.
 bench-api: setup cli
 	bench/api.sh
+
+# clipmill serve through a rough day: 50 jobs, a CPU hog on every core,
+# three SIGKILLs and restarts, deletes; checks that every job ends with a
+# real outcome and every webhook is delivered (about 15 minutes).
+soak: setup cli
+	$(GO) run ./bench/soak
 
 clean:
 	rm -rf bin $(DEMO) clips
