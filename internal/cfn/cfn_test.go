@@ -125,6 +125,8 @@ func TestEvalErrors(t *testing.T) {
 		{`!If [Lonely, a, b]`, "2 to 10 conditions"},
 		{`!Select [3, [a, b]]`, "Fn::Select 3"},
 		{`!Split [!Ref Prefix, a/b]`, "literal delimiter"},
+		{`!Split [{Ref: Prefix}, a/b]`, "literal delimiter"},
+		{`!Split x`, "literal delimiter"},
 		{`!Join [",", [a, [b]]]`, "not a string"},
 		{`!Base64 x`, "Fn::Base64 is not supported"},
 	} {
@@ -158,10 +160,18 @@ func TestRefs(t *testing.T) {
 	if got, want := SubRefs(arg), []string{"Queue", "AWS::Region", "Prefix"}; !slices.Equal(got, want) {
 		t.Errorf("SubRefs = %v, want %v", got, want)
 	}
+	n := node(t, `{A: !If [Fast, !GetAtt [Fn, Arn], !Ref Mode], B: [!Sub ["${Y}-${Queue}", {Y: !If [Slow, !Ref Prefix, x]}]]}`)
 	var got []string
-	Refs(node(t, `{A: !If [C, !GetAtt [Fn, Arn], !Ref Mode], B: [!Sub ["${Y}-${Queue}", {Y: !Ref Prefix}]]}`),
-		func(name string) { got = append(got, name) })
+	Refs(n, func(name string) { got = append(got, name) })
 	if want := []string{"Fn", "Mode", "Queue", "Prefix"}; !slices.Equal(got, want) {
 		t.Errorf("Refs = %v, want %v", got, want)
+	}
+	// A stack's, on the branches it takes.
+	got = nil
+	if err := testStack(t).Refs(n, func(name string) { got = append(got, name) }); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Fn", "Queue"}; !slices.Equal(got, want) {
+		t.Errorf("Stack.Refs = %v, want %v", got, want)
 	}
 }

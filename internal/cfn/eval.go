@@ -1,6 +1,7 @@
 package cfn
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -32,21 +33,15 @@ type Stack struct {
 
 // Pseudo is a pseudo parameter's value ("AWS::Region", ...), or "".
 func (s *Stack) Pseudo(name string) string {
-	or := func(v, def string) string {
-		if v == "" {
-			return def
-		}
-		return v
-	}
 	switch name {
 	case "AWS::Region":
-		return or(s.Region, "us-east-1")
+		return cmp.Or(s.Region, "us-east-1")
 	case "AWS::AccountId":
-		return or(s.Account, "123456789012")
+		return cmp.Or(s.Account, "123456789012")
 	case "AWS::StackName":
-		return or(s.StackName, "clipmill")
+		return cmp.Or(s.StackName, "clipmill")
 	case "AWS::Partition":
-		return or(s.Partition, "aws")
+		return cmp.Or(s.Partition, "aws")
 	case "AWS::URLSuffix":
 		return "amazonaws.com"
 	}
@@ -94,7 +89,7 @@ func (s *Stack) Eval(n *yaml.Node) (any, error) {
 		}
 		return strings.Join(list, arg.Content[0].Value), nil
 	case "Split":
-		if arg.Kind != yaml.SequenceNode || len(arg.Content) != 2 || !isLiteral(arg.Content[0]) {
+		if arg.Kind != yaml.SequenceNode || len(arg.Content) != 2 || arg.Content[0].Kind != yaml.ScalarNode || shortTag(arg.Content[0]) != "" {
 			return nil, errors.New("Fn::Split takes [literal delimiter, string]")
 		}
 		str, err := s.EvalString(arg.Content[1])
@@ -114,13 +109,12 @@ func (s *Stack) Eval(n *yaml.Node) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("Fn::Select: index %q", arg.Content[0].Value)
 		}
-		v, err := s.Eval(arg.Content[1])
+		list, err := evalAs[[]any](s, arg.Content[1])
 		if err != nil {
 			return nil, err
 		}
-		list, ok := v.([]any)
-		if !ok || i < 0 || i >= len(list) {
-			return nil, fmt.Errorf("Fn::Select %d of %v", i, v)
+		if i < 0 || i >= len(list) {
+			return nil, fmt.Errorf("Fn::Select %d of %v", i, list)
 		}
 		return list[i], nil
 	case "ImportValue", "GetAZs":
@@ -163,42 +157,32 @@ func (s *Stack) literal(n *yaml.Node) (any, error) {
 }
 
 // EvalString evaluates a node that must be a string.
-func (s *Stack) EvalString(n *yaml.Node) (string, error) {
-	v, err := s.Eval(n)
-	if err != nil {
-		return "", err
-	}
-	str, ok := v.(string)
-	if !ok {
-		return "", fmt.Errorf("%v is not a string", v)
-	}
-	return str, nil
-}
+func (s *Stack) EvalString(n *yaml.Node) (string, error) { return evalAs[string](s, n) }
 
 // EvalBool evaluates a condition: Equals, Not, And, Or or Condition.
-func (s *Stack) EvalBool(n *yaml.Node) (bool, error) {
+func (s *Stack) EvalBool(n *yaml.Node) (bool, error) { return evalAs[bool](s, n) }
+
+func evalAs[T any](s *Stack, n *yaml.Node) (T, error) {
+	var t T
 	v, err := s.Eval(n)
 	if err != nil {
-		return false, err
+		return t, err
 	}
-	b, ok := v.(bool)
+	t, ok := v.(T)
 	if !ok {
-		return false, fmt.Errorf("%v is not a condition", v)
+		return t, fmt.Errorf("%v is not a %T", v, t)
 	}
-	return b, nil
+	return t, nil
 }
 
 func (s *Stack) strings(n *yaml.Node) ([]string, error) {
-	v, err := s.Eval(n)
+	items, err := evalAs[[]any](s, n)
 	if err != nil {
 		return nil, err
 	}
-	items, ok := v.([]any)
-	if !ok {
-		return nil, fmt.Errorf("%v is not a list", v)
-	}
 	out := make([]string, len(items))
 	for i, it := range items {
+		var ok bool
 		if out[i], ok = it.(string); !ok {
 			return nil, fmt.Errorf("%v is not a string", it)
 		}
@@ -289,25 +273,21 @@ func (s *Stack) cond(fn string, arg *yaml.Node) (bool, error) {
 	if arg.Kind != yaml.SequenceNode {
 		return false, fmt.Errorf("Fn::%s takes a list", fn)
 	}
+	vals, err := evalAs[[]any](s, arg)
+	if err != nil {
+		return false, err
+	}
 	if fn == "Equals" {
-		if len(arg.Content) != 2 {
+		if len(vals) != 2 {
 			return false, errors.New("Fn::Equals takes two values")
 		}
-		a, err := s.Eval(arg.Content[0])
-		if err != nil {
-			return false, err
-		}
-		b, err := s.Eval(arg.Content[1])
-		if err != nil {
-			return false, err
-		}
-		return fmt.Sprint(a) == fmt.Sprint(b), nil
+		return fmt.Sprint(vals[0]) == fmt.Sprint(vals[1]), nil
 	}
-	conds := make([]bool, len(arg.Content))
-	for i, c := range arg.Content {
-		var err error
-		if conds[i], err = s.EvalBool(c); err != nil {
-			return false, err
+	conds := make([]bool, len(vals))
+	for i, v := range vals {
+		var ok bool
+		if conds[i], ok = v.(bool); !ok {
+			return false, fmt.Errorf("Fn::%s takes conditions, not %v", fn, v)
 		}
 	}
 	switch {

@@ -2,6 +2,7 @@ package cfn
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -89,15 +90,26 @@ func GetAtt(arg *yaml.Node) (res, attr string) {
 // Refs reports each name n refers to through Ref, GetAtt and Sub, on both
 // branches of an If: parameters, pseudo parameters and resources.
 func Refs(n *yaml.Node, ref func(name string)) {
+	refs(n, ref, nil)
+}
+
+// Refs reports the names n refers to on the branches of its Ifs that this
+// stack takes: those CloudFormation resolves.
+func (s *Stack) Refs(n *yaml.Node, ref func(name string)) error {
+	return refs(n, ref, s.Condition)
+}
+
+// refs walks n for Refs, with holds on the If branches it chooses.
+func refs(n *yaml.Node, ref func(string), holds func(cond string) (bool, error)) error {
 	if n == nil {
-		return
+		return nil
 	}
 	fn, arg := Intrinsic(n)
+	next := n.Content
+	if fn != "" {
+		next = arg.Content
+	}
 	switch fn {
-	case "":
-		for _, c := range n.Content {
-			Refs(c, ref)
-		}
 	case "Ref":
 		ref(arg.Value)
 	case "GetAtt":
@@ -107,12 +119,23 @@ func Refs(n *yaml.Node, ref func(name string)) {
 		for _, name := range SubRefs(arg) {
 			ref(name)
 		}
-		if _, vars, _ := subArgs(arg); vars != nil {
-			Refs(vars, ref)
-		}
-	default:
-		for _, c := range arg.Content {
-			Refs(c, ref)
+		_, vars, _ := subArgs(arg)
+		next = []*yaml.Node{vars}
+	case "If":
+		if holds != nil && len(next) == 3 {
+			ok, err := holds(next[0].Value)
+			if err != nil {
+				return fmt.Errorf("Fn::If %s: %w", next[0].Value, err)
+			}
+			if next = next[2:]; ok {
+				next = arg.Content[1:2]
+			}
 		}
 	}
+	for _, c := range next {
+		if err := refs(c, ref, holds); err != nil {
+			return err
+		}
+	}
+	return nil
 }

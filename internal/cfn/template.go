@@ -159,9 +159,3 @@ func Intrinsic(n *yaml.Node) (name string, arg *yaml.Node) {
 	}
 	return "", nil
 }
-
-// isLiteral says whether n is a scalar that calls no function.
-func isLiteral(n *yaml.Node) bool {
-	fn, _ := Intrinsic(n)
-	return fn == "" && n.Kind == yaml.ScalarNode
-}

@@ -26,7 +26,8 @@ func aslFiles(t *testing.T) []string {
 }
 
 // substituted is an ASL file with its ${...} placeholders replaced by the
-// ARNs a deployment would give them, as DefinitionSubstitutions say.
+// ARNs a deployment would give them, as DefinitionSubstitutions say (in
+// Fn::Sub's syntax).
 func substituted(t *testing.T, file string) []byte {
 	t.Helper()
 	st := loadTemplate(t)

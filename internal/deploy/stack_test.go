@@ -88,37 +88,6 @@ func (s *stack) live(t testing.TB, typ string) []string {
 	return out
 }
 
-// liveRefs reports the names n refers to (!Ref, !GetAtt, !Sub) on the
-// branches of its !If functions that this stack takes: what CloudFormation
-// resolves, so each must be a parameter or a resource that exists.
-func (s *stack) liveRefs(t testing.TB, n *yaml.Node, ref func(string)) {
-	t.Helper()
-	if n == nil {
-		return
-	}
-	name, arg := cfn.Intrinsic(n)
-	if name == "If" && arg.Kind == yaml.SequenceNode && len(arg.Content) == 3 {
-		ok, err := s.Condition(arg.Content[0].Value)
-		if err != nil {
-			t.Fatalf("!If %s: %v", arg.Content[0].Value, err)
-		}
-		if ok {
-			s.liveRefs(t, arg.Content[1], ref)
-		} else {
-			s.liveRefs(t, arg.Content[2], ref)
-		}
-		return
-	}
-	switch name {
-	case "Ref", "GetAtt", "Sub":
-		cfn.Refs(n, ref)
-		return
-	}
-	for _, c := range n.Content {
-		s.liveRefs(t, c, ref)
-	}
-}
-
 // statement is one IAM Allow statement, evaluated.
 type statement struct {
 	Actions   []string

@@ -103,11 +103,14 @@ func TestBackendsSelectTheirResources(t *testing.T) {
 				t.Errorf("resources\n got: %v\nwant: %v", got, want)
 			}
 			check := func(where string, n *yaml.Node) {
-				s.liveRefs(t, n, func(name string) {
+				err := s.Refs(n, func(name string) {
 					if cfn.Get(cfn.Get(st.Doc, "Parameters"), name) == nil && st.resources[name] != nil && !s.exists(t, name) {
 						t.Errorf("%s refers to %s, which Backend=%s does not create", where, name, backend)
 					}
 				})
+				if err != nil {
+					t.Fatalf("%s: %v", where, err)
+				}
 			}
 			for _, id := range got {
 				check(id, st.resources[id])
@@ -567,10 +570,7 @@ func TestS3EventFiltersTheInbox(t *testing.T) {
 func TestDefinitionSubstitutionsMatchTheASL(t *testing.T) {
 	st := loadTemplate(t)
 	root := repoRoot(t)
-	files, err := filepath.Glob(filepath.Join(root, "statemachine", "*.asl.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no statemachine/*.asl.json (%v)", err)
-	}
+	files := aslFiles(t)
 	deployed := map[string]bool{}
 	for _, id := range st.ofType(stateMachineType) {
 		p := st.props(id)

@@ -69,10 +69,7 @@ func TestTemplateFunctions(t *testing.T) {
 func TestTemplateFunction(t *testing.T) {
 	tpl, err := ParseTemplate([]byte(`
 Parameters:
-  Mode: {Type: String, Default: fast}
   NoDefault: {Type: String}
-Conditions:
-  Fast: !Equals [!Ref Mode, fast]
 Globals:
   Function:
     Timeout: 5
@@ -84,37 +81,26 @@ Resources:
   Fn:
     Type: AWS::Serverless::Function
     Properties:
-      Timeout: !If [Fast, 7, 9]
+      Timeout: 7
       Environment:
-        Variables:
-          OVERRIDDEN: own
-          SUB: !Sub "${Mode}-${AWS::Region}-${Extra}"
-          NONE: !If [Fast, !Ref AWS::NoValue, yes]
-          ARN: !GetAtt Queue.Arn
-          URL: !Ref Queue
+        Variables: {OVERRIDDEN: own, REGION: !Ref AWS::Region, NONE: !Ref AWS::NoValue, ARN: !GetAtt Queue.Arn, URL: !Ref Queue}
   Bad:
     Type: AWS::Serverless::Function
-    Properties:
-      Timeout: !Ref NoDefault
+    Properties: {Timeout: !Ref NoDefault}
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tpl.Params = map[string]string{"Extra": "e"}
 	fn, deployed, err := tpl.Function("Fn")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"GLOBAL": "g", "OVERRIDDEN": "own", "SUB": "fast-us-east-1-e"}
+	want := map[string]string{"GLOBAL": "g", "OVERRIDDEN": "own", "REGION": "us-east-1"}
 	if !maps.Equal(fn.Env, want) || fn.Timeout != 7*time.Second || fn.MemoryMB != 512 || fn.Region != "us-east-1" || fn.Account != "123456789012" {
 		t.Errorf("env %v, timeout %v, memory %d, region %s, account %s", fn.Env, fn.Timeout, fn.MemoryMB, fn.Region, fn.Account)
 	}
 	if !slices.Equal(deployed, []string{"ARN", "URL"}) {
 		t.Errorf("deployed %v", deployed)
-	}
-	tpl.Params["Mode"] = "slow"
-	if fn, _, _ := tpl.Function("Fn"); fn.Timeout != 9*time.Second || fn.Env["NONE"] != "yes" {
-		t.Errorf("Mode slow: timeout %v, env %v", fn.Timeout, fn.Env)
 	}
 	if _, _, err := tpl.Function("Bad"); err == nil || !strings.Contains(err.Error(), "NoDefault") {
 		t.Errorf("a parameter without a default: %v", err)
