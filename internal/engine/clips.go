@@ -152,7 +152,13 @@ func (e *Engine) renderAll(ctx context.Context, pl *Plan, clips []PlannedClip, o
 				p.clipPart(f)
 			}, st)
 			if c.Err != nil {
-				e.log().Error("clip failed", "clip", c.ID, "err", c.Err)
+				if ctx.Err() != nil {
+					// The job was cancelled or deleted, or the process
+					// is stopping: not a fault of this clip.
+					e.log().Info("clip stopped", "clip", c.ID, "why", context.Cause(ctx))
+				} else {
+					e.log().Error("clip failed", "clip", c.ID, "err", c.Err)
+				}
 				// What the clip wrote before it failed is no use to anyone.
 				for _, f := range []string{c.Video, c.Thumbnail, c.SRT, c.VTT} {
 					if f != "" {
