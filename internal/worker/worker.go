@@ -1,7 +1,7 @@
 // Package worker runs the server's queued clipping jobs on a bounded pool:
 // it claims pending jobs from the store, runs the engine with a deadline,
 // writes progress and each clip as it renders, and queues the job's
-// webhook in the store's outbox when it ends. At start-up it recovers jobs
+// webhook in the store's outbox when it ends. At start-up it resumes jobs
 // that a stopped process left running, so no job stays running forever.
 package worker
 
@@ -26,10 +26,16 @@ import (
 // Waker is told when a webhook was queued, so it goes out at once.
 type Waker interface{ Notify() }
 
+// Engine runs one job, telling ev of its progress and of each clip as it
+// is done: *engine.Engine, or a fake in tests.
+type Engine interface {
+	Run(ctx context.Context, job engine.Job, ev engine.Events) (*engine.Result, error)
+}
+
 // Pool runs jobs.
 type Pool struct {
 	Store   store.Store
-	Engine  *engine.Engine
+	Engine  Engine
 	DataDir string // jobs/<id>/ holds each job's clips; assets/ the uploads
 	Workers int    // jobs at once; default 1 (each job already uses every core)
 	// JobTimeout fails a job that runs longer; default 2 hours.
@@ -57,12 +63,12 @@ func (p *Pool) log() *slog.Logger {
 	return slog.Default()
 }
 
-// Start recovers interrupted jobs and starts the workers; they stop when
+// Start resumes interrupted jobs and starts the workers; they stop when
 // ctx ends. Wait waits for them.
 func (p *Pool) Start(ctx context.Context) error {
 	p.wake = make(chan struct{}, 1)
 	p.running = map[string]context.CancelFunc{}
-	if err := p.recover(ctx); err != nil {
+	if err := p.resume(ctx); err != nil {
 		return err
 	}
 	n := max(1, p.Workers)
@@ -93,13 +99,13 @@ func (p *Pool) Cancel(id string) {
 	}
 }
 
-// recover handles jobs found running at start-up: the process that ran them
+// resume handles jobs found running at start-up: the process that ran them
 // is gone. Each is queued again while it has attempts left, else failed
 // with a message that says why.
-func (p *Pool) recover(ctx context.Context) error {
+func (p *Pool) resume(ctx context.Context) error {
 	jobs, err := p.Store.JobsWithStatus(ctx, clipping.JobRunning)
 	if err != nil {
-		return fmt.Errorf("recover jobs: %w", err)
+		return fmt.Errorf("resume jobs: %w", err)
 	}
 	maxAttempts := p.MaxAttempts
 	if maxAttempts <= 0 {
@@ -120,7 +126,7 @@ func (p *Pool) recover(ctx context.Context) error {
 			return p.delivery(j)
 		})
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("recover job %s: %w", j.ID, err)
+			return fmt.Errorf("resume job %s: %w", j.ID, err)
 		}
 		if retry {
 			p.removeFiles(j.ID)
@@ -141,8 +147,8 @@ func (p *Pool) removeFiles(id string) {
 }
 
 func (p *Pool) loop(ctx context.Context) {
-	// Polling now and then also picks up jobs queued by another process
-	// sharing the store.
+	// Polling now and then retries a claim that failed; a queued job
+	// otherwise wakes a worker through Notify.
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
 	for {
@@ -220,7 +226,7 @@ func (p *Pool) run(parent context.Context, j *store.Job) {
 }
 
 // runEngine resolves the job's source and runs the engine on it; cancel
-// stops it, should the job be deleted (by any process sharing the store).
+// stops it, should the job be found deleted while it runs.
 func (p *Pool) runEngine(ctx context.Context, cancel context.CancelFunc, j *store.Job) (*engine.Result, error) {
 	input := j.Request.Video.URL
 	if j.Request.Video.Type == clipping.VideoAssetID {
@@ -292,7 +298,7 @@ func (e *events) update(fn func(*clipping.Job)) {
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		e.cancel() // deleted, perhaps through another process
+		e.cancel() // deleted: the rest of its clips are not wanted
 	case err != nil && !errors.Is(err, context.Canceled):
 		e.pool.log().Warn("update job progress", "job", e.id, "err", err)
 	}
