@@ -110,16 +110,20 @@ func cleanLine(s string, stamps bool) ([]piece, error) {
 		pieces[len(pieces)-1].text = tidyText(sb.String())
 		sb.Reset()
 	}
+	// Where the next '>', '}' and ':' are: each is looked for once however
+	// many tags open before it, so a line of "<<<<" takes linear time.
+	gt, brace, colon := nextByte{s: s, c: '>'}, nextByte{s: s, c: '}'}, nextByte{s: s, c: ':'}
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
 		case c == '<':
-			j := strings.IndexByte(s[i:], '>')
-			if j < 0 {
+			end := gt.from(i)
+			if end < 0 {
 				break
 			}
+			j := end - i
 			tag := s[i+1 : i+j]
-			if stamps && tag != "" && tag[0] >= '0' && tag[0] <= '9' && strings.Contains(tag, ":") {
+			if stamps && tag != "" && tag[0] >= '0' && tag[0] <= '9' && inside(colon.from(i), end) {
 				t, ok := parseTimestamp(tag)
 				if !ok {
 					return nil, fmt.Errorf("bad timestamp tag %q", s[i:i+j+1])
@@ -135,8 +139,8 @@ func cleanLine(s string, stamps bool) ([]piece, error) {
 				continue
 			}
 		case c == '{' && strings.HasPrefix(s[i:], `{\`):
-			if j := strings.IndexByte(s[i:], '}'); j >= 0 {
-				i += j + 1
+			if end := brace.from(i); end >= 0 {
+				i = end + 1
 				continue
 			}
 		}
@@ -149,24 +153,56 @@ func cleanLine(s string, stamps bool) ([]piece, error) {
 	return pieces, nil
 }
 
+// inside reports whether a byte found at k (-1 for none) comes before end.
+func inside(k, end int) bool { return k >= 0 && k < end }
+
+// nextByte finds the next c in s at or after a position, for positions
+// that only grow: it scans s once in all.
+type nextByte struct {
+	s    string
+	c    byte
+	at   int  // the last answer: the index of the next c, or -1 for none
+	done bool // whether at has been looked for
+}
+
+// from returns the index of the first c at or after i, or -1.
+func (n *nextByte) from(i int) int {
+	if !n.done || (n.at >= 0 && i > n.at) {
+		n.done = true
+		if k := strings.IndexByte(n.s[i:], n.c); k >= 0 {
+			n.at = i + k
+		} else {
+			n.at = -1 // none after i, so none after any later position
+		}
+	}
+	return n.at
+}
+
 func isASCIILetter(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 // tidyText decodes entities and drops [bracketed] sound descriptions, which
-// are not speech.
+// are not speech. A '[' that no ']' follows is text.
 func tidyText(s string) string {
 	s = html.UnescapeString(s)
+	var sb strings.Builder
 	for {
 		i := strings.IndexByte(s, '[')
-		if i < 0 {
-			return s
+		j := -1
+		if i >= 0 {
+			j = strings.IndexByte(s[i:], ']')
 		}
-		j := strings.IndexByte(s[i:], ']')
 		if j < 0 {
-			return s
+			if sb.Len() == 0 {
+				return s
+			}
+			sb.WriteString(s)
+			return sb.String()
 		}
-		s = s[:i] + " " + s[i+j+1:]
+		sb.WriteString(s[:i])
+		sb.WriteByte(' ')
+		s = s[i+j+1:]
 	}
 }
 
@@ -184,19 +220,28 @@ func plainText(pieces []piece) string {
 // tokens that are only closing punctuation ("Hello ." or "Wait ...") join
 // the word before, so sentence ends stay on a word.
 func tokens(s string) []string {
-	var out []string
+	var (
+		out  []string
+		word []byte // the last word, with the punctuation joined to it
+		has  bool
+	)
 	for _, f := range strings.Fields(s) {
 		switch {
-		case strings.IndexFunc(f, isWordRune) >= 0:
-			out = append(out, f)
 		case allRunes(f, isDropRune):
 		case allRunes(f, isClosingRune):
-			if len(out) > 0 {
-				out[len(out)-1] += f
+			// Built in place: "Wait . . . . ." stays linear.
+			if has {
+				word = append(word, f...)
 			}
-		default:
-			out = append(out, f) // "&", "%", "$": spoken
+		default: // a word, or "&", "%", "$": spoken
+			if has {
+				out = append(out, string(word))
+			}
+			word, has = append(word[:0], f...), true
 		}
+	}
+	if has {
+		out = append(out, string(word))
 	}
 	return out
 }

@@ -107,16 +107,22 @@ func parseVTT(text string) ([]Word, string, error) {
 			}
 			prevLast = last
 		}
+		// A timestamp tag starts a segment; other text, on this line or the
+		// next, goes on with the one before. Joined once, so that a cue of
+		// many lines takes linear time.
 		c := cue{start: rc.start, end: rc.end, segs: []segment{{at: rc.start}}}
+		var text []string
 		for _, line := range kept {
 			for k, p := range line {
-				if k == 0 {
-					c.segs[len(c.segs)-1].text += " " + p.text
-				} else {
-					c.segs = append(c.segs, segment{at: p.at, text: p.text})
+				if k > 0 {
+					c.segs[len(c.segs)-1].text = strings.Join(text, " ")
+					c.segs = append(c.segs, segment{at: p.at})
+					text = nil
 				}
+				text = append(text, p.text)
 			}
 		}
+		c.segs[len(c.segs)-1].text = strings.Join(text, " ")
 		cues = append(cues, c)
 	}
 	return cueWords(cues), lang, nil
