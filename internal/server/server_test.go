@@ -383,7 +383,8 @@ func TestIdempotency(t *testing.T) {
 // A request that arrives while the first with its key is still being
 // handled gets 409: here the first is a slow upload.
 func TestIdempotencyInFlight(t *testing.T) {
-	s := start(t, t.TempDir(), nil)
+	dir := t.TempDir()
+	s := start(t, dir, nil)
 	pr, pw := io.Pipe()
 	// Whatever happens below, the upload ends before the server's cleanup
 	// waits for its handler (cleanups run last first).
@@ -408,15 +409,19 @@ func TestIdempotencyInFlight(t *testing.T) {
 		done <- result{resp{res.StatusCode, res.Header, b}, err}
 	}()
 	pw.Write(bytes.Repeat([]byte("x"), 1000))
-	var r resp
-	// Until the first request is in flight: a loaded machine may take a
-	// while to get it there.
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		r = s.do(t, "POST", "/v1/asset", strings.NewReader("y"), "Content-Type", "video/mp4", "Idempotency-Key", "upload-1")
-		if r.status == 409 {
+	// The first request holds the key once its upload is being written: a
+	// request sent before then would take the key itself.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		parts, _ := filepath.Glob(filepath.Join(dir, "assets", "*", "*.part-*"))
+		more, _ := filepath.Glob(filepath.Join(dir, "assets", "*.part-*"))
+		if len(parts)+len(more) > 0 {
 			break
 		}
+		if time.Now().After(deadline) {
+			t.Fatal("the slow upload never started")
+		}
 	}
+	r := s.do(t, "POST", "/v1/asset", strings.NewReader("y"), "Content-Type", "video/mp4", "Idempotency-Key", "upload-1")
 	want := `{"error":{"code":"request_in_progress","message":"A request with this Idempotency-Key is already in progress. Retry shortly.","param":null,"doc_url":null}}`
 	if r.status != 409 || string(r.body) != want {
 		t.Fatalf("in flight: %d %s", r.status, r.body)
