@@ -90,7 +90,7 @@ func (s *testServer) cli(t *testing.T, spec cliSpec, c cliCall) resp {
 	if ct != "" {
 		req.Header.Set("Content-Type", ct)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
