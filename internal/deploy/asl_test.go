@@ -88,6 +88,9 @@ func runTool(t *testing.T, dir string, name string, args ...string) (string, err
 // its JSONPaths and its transitions: as written (placeholders are plain
 // strings where they stand) and as deployed (placeholders replaced).
 func TestASLValidator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("an external tool (cfn-lint, asl-validator, aws-local-stepfunctions, the AWS CLI): the full run has it")
+	}
 	validator := sfntest.NodeTool(t, "asl-validator")
 	root := repoRoot(t)
 	dir := t.TempDir()
@@ -217,6 +220,9 @@ func status(s string, progress int) taskAnswer {
 // fields say, and every payload a function receives decodes into the Go
 // type that function takes.
 func TestASLRunsLocally(t *testing.T) {
+	if testing.Short() {
+		t.Skip("an external tool (cfn-lint, asl-validator, aws-local-stepfunctions, the AWS CLI): the full run has it")
+	}
 	sfntest.NodeTool(t, "local-sfn")
 	root := repoRoot(t)
 	module := filepath.Join(root, "node_modules", "aws-local-stepfunctions")

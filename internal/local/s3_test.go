@@ -192,6 +192,9 @@ func TestListingPages(t *testing.T) {
 // The AWS CLI against the endpoint: paged listings and its presigned URLs
 // (signature version 2 by default, version 4 when configured).
 func TestAWSCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("an external tool (cfn-lint, asl-validator, aws-local-stepfunctions, the AWS CLI): the full run has it")
+	}
 	if _, err := exec.LookPath("aws"); err != nil {
 		t.Skip("the AWS CLI is not installed")
 	}

@@ -72,6 +72,11 @@ type Handler func(ctx context.Context, fn string, payload json.RawMessage) (any,
 // type, with {"errorMessage","errorType"} as the cause.
 func Run(t testing.TB, definition string, h Handler, input any) Result {
 	t.Helper()
+	if testing.Short() {
+		// A node process per run, most of it starting up; package asl's
+		// tests run the same scenarios in Go.
+		t.Skip("aws-local-stepfunctions: the full run has it")
+	}
 	NodeTool(t, "local-sfn")
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var payload json.RawMessage

@@ -79,6 +79,9 @@ func TestStallStopsASilentRun(t *testing.T) {
 // A run that keeps writing, on either stream, is not stopped however long
 // it takes: here 2.5 times the stall limit.
 func TestStallSparesASlowRunThatKeepsWriting(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real processes that must stall for seconds: the full run has it")
+	}
 	for _, mode := range []string{"slow-stdout", "slow-stderr"} {
 		t.Run(mode, func(t *testing.T) {
 			var out strings.Builder
@@ -111,6 +114,9 @@ func TestTimeoutBoundsARunThatNeverEnds(t *testing.T) {
 // ffmpeg reports progress only when asked to; then the stall limit serves
 // it too.
 func TestStallWithFFmpeg(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real processes that must stall for seconds: the full run has it")
+	}
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Skip("ffmpeg not installed")
 	}

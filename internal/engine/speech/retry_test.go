@@ -76,6 +76,9 @@ func TestSphinxStopsARunWithoutProgress(t *testing.T) {
 // A run that keeps printing is never stopped for being slow: here it runs
 // 2.5 times the no-progress limit.
 func TestSphinxSparesASlowRunThatKeepsPrinting(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real processes that must stall for seconds: the full run has it")
+	}
 	start := time.Now()
 	got, err := testSphinx(t, "slow").TranscribeFile(context.Background(), filepath.Join(t.TempDir(), "p.wav"), "en")
 	if err != nil {
@@ -88,6 +91,9 @@ func TestSphinxSparesASlowRunThatKeepsPrinting(t *testing.T) {
 
 // A piece that stalls is run again, and the job goes on.
 func TestParallelRetriesAStalledPiece(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real processes that must stall for seconds: the full run has it")
+	}
 	p := Parallel{Recognizer: testSphinx(t, "stall-once"), Workers: 1, Dir: t.TempDir()}
 	got, err := p.Transcribe(context.Background(), track(t, 3, 1, 0.5), "en", nil)
 	if err != nil || len(got.Words) != 50 {
@@ -98,6 +104,9 @@ func TestParallelRetriesAStalledPiece(t *testing.T) {
 // A piece that stalls twice fails the job with a message that names the
 // stage and the span.
 func TestParallelGivesUpOnAPieceThatStallsTwice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real processes that must stall for seconds: the full run has it")
+	}
 	p := Parallel{Recognizer: testSphinx(t, "stall"), Workers: 1, Dir: t.TempDir()}
 	_, err := p.Transcribe(context.Background(), track(t, 43, 4.5, 0.5), "en", nil)
 	var pe *PieceError

@@ -179,6 +179,9 @@ func TestParallelFailureStopsAndReports(t *testing.T) {
 // synthetic voice is recognised badly, so this checks the plumbing: words
 // come out, in order, with times inside the audio.
 func TestSphinxOnSpeech(t *testing.T) {
+	if testing.Short() {
+		t.Skip("pocketsphinx on synthetic speech: the full run has it")
+	}
 	for _, prog := range []string{"pocketsphinx_continuous", "espeak-ng", "ffmpeg"} {
 		if _, err := exec.LookPath(prog); err != nil {
 			t.Skipf("%s not installed", prog)
