@@ -461,18 +461,8 @@ func (h *handler) completeBatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, clipping.InvalidParam("batch_id", "batch_id is required: the id POST /v3/assets/direct-uploads/batches answered."))
 		return
 	}
-	b, err := h.Store.GetBatch(r.Context(), ownerOf(r), *req.BatchID)
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, clipping.ErrNotFound("Batch"))
-		return
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	assets, err := h.Store.BatchAssets(r.Context(), b.ID)
-	if err != nil {
-		h.fail(w, r, err)
+	b, assets, ok := h.batch(w, r, *req.BatchID)
+	if !ok {
 		return
 	}
 	for i, a := range assets {
@@ -520,21 +510,29 @@ func (h *handler) getBatch(w http.ResponseWriter, r *http.Request) {
 		}
 		from = n
 	}
-	b, err := h.Store.GetBatch(r.Context(), ownerOf(r), r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, clipping.ErrNotFound("Batch"))
-		return
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	assets, err := h.Store.BatchAssets(r.Context(), b.ID)
-	if err != nil {
-		h.fail(w, r, err)
+	b, assets, ok := h.batch(w, r, r.PathValue("id"))
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, clipping.Data[batchView]{Data: batchPage(b, assets, from, limit)})
+}
+
+// batch reads the caller's batch id with its assets; when it cannot, it
+// answers the request (404, or a server error) and says so.
+func (h *handler) batch(w http.ResponseWriter, r *http.Request, id string) (*store.Batch, []*store.Asset, bool) {
+	b, err := h.Store.GetBatch(r.Context(), ownerOf(r), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, clipping.ErrNotFound("Batch"))
+		return nil, nil, false
+	}
+	if err == nil {
+		var assets []*store.Asset
+		if assets, err = h.Store.BatchAssets(r.Context(), b.ID); err == nil {
+			return b, assets, true
+		}
+	}
+	h.fail(w, r, err)
+	return nil, nil, false
 }
 
 // batchPage shows a batch with its items from index from, at most limit.
