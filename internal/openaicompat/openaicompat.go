@@ -5,9 +5,12 @@
 package openaicompat
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -89,4 +92,20 @@ func BaseURLError(err error) error {
 		return fmt.Errorf("bad base URL: %w", ue.Err)
 	}
 	return fmt.Errorf("build request: %w", err)
+}
+
+// NewRequest is a POST of body to endpoint that asks for JSON back, with
+// the API key as a bearer token when there is one. An endpoint that does
+// not parse is told without quoting it.
+func NewRequest(ctx context.Context, endpoint, apiKey, contentType string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, body)
+	if err != nil {
+		return nil, BaseURLError(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Accept", "application/json")
+	if apiKey != "" {
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+	}
+	return req, nil
 }

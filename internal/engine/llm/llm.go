@@ -219,14 +219,9 @@ func (c *Client) timeout() time.Duration {
 // succeed; after is the server's Retry-After, or -1.
 func (c *Client) attempt(ctx context.Context, endpoint string, body []byte) (content string, retry bool, after time.Duration, err error) {
 	after = -1
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	req, err := openaicompat.NewRequest(ctx, endpoint, c.APIKey, "application/json", bytes.NewReader(body))
 	if err != nil {
-		return "", false, after, openaicompat.BaseURLError(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	if c.APIKey != "" {
-		req.Header.Set("Authorization", "Bearer "+c.APIKey)
+		return "", false, after, err
 	}
 	client := c.HTTPClient
 	if client == nil {

@@ -97,16 +97,11 @@ func (o *OpenAI) openaiAttempt(ctx context.Context, endpoint, path, language str
 		return t, false, after, err
 	}
 	defer body.Close()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, body)
+	req, err := openaicompat.NewRequest(ctx, endpoint, o.APIKey, contentType, body)
 	if err != nil {
-		return t, false, after, openaicompat.BaseURLError(err)
+		return t, false, after, err
 	}
 	req.ContentLength = body.size
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Accept", "application/json")
-	if o.APIKey != "" {
-		req.Header.Set("Authorization", "Bearer "+o.APIKey)
-	}
 	client := o.HTTPClient
 	if client == nil {
 		client = openaiDefaultClient
