@@ -74,23 +74,13 @@ func (r *run) machine() *Machine {
 	return m
 }
 
-func input(maxAttempts int) json.RawMessage {
-	b, _ := json.Marshal(map[string]any{
-		"source": map[string]any{"bucket": "b", "key": "inbox/talk.mp4"}, "name": "talk", "job_id": "j1",
-		"backend": "https://api.heygen.com", "submitted_at": 1,
-		"limits": map[string]any{"max_attempts": maxAttempts, "job_timeout": 3600},
-		"poll":   map[string]any{"status": "pending", "progress": 0, "attempt": 0, "wait": 5},
-	})
-	return b
-}
-
 func poll(status string, attempt, wait int) map[string]any {
 	return map[string]any{"status": status, "progress": 50, "attempt": attempt, "wait": wait}
 }
 
 func TestCompletedPath(t *testing.T) {
 	r := &run{t: t, polls: []any{poll("running", 1, 10), poll("running", 2, 20), poll("completed", 3, 40)}}
-	out, err := r.machine().Run(context.Background(), input(100))
+	out, err := r.machine().Run(context.Background(), scenarios.PipelineInput(100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +104,7 @@ func TestCompletedPath(t *testing.T) {
 func TestFailedJobIsRecorded(t *testing.T) {
 	for _, status := range []string{"failed", "cancelled", "timed_out"} {
 		r := &run{t: t, polls: []any{poll(status, 1, 10)}}
-		_, err := r.machine().Run(context.Background(), input(100))
+		_, err := r.machine().Run(context.Background(), scenarios.PipelineInput(100))
 		var fe *FailedError
 		if !errors.As(err, &fe) || fe.Name != "ClippingFailed" {
 			t.Fatalf("%s: err %v", status, err)
@@ -131,7 +121,7 @@ func TestAttemptCap(t *testing.T) {
 		polls = append(polls, poll("running", i, 10))
 	}
 	r := &run{t: t, polls: polls}
-	_, err := r.machine().Run(context.Background(), input(3))
+	_, err := r.machine().Run(context.Background(), scenarios.PipelineInput(3))
 	if err == nil || r.calls != 3 || len(r.stored) != 1 || r.stored[0]["failure"] != true {
 		t.Fatalf("err %v after %d polls, stores %v", err, r.calls, r.stored)
 	}
@@ -141,7 +131,7 @@ func TestRetryThenSuccess(t *testing.T) {
 	r := &run{t: t, polls: []any{&RetryableError{}, &RetryableError{}, poll("completed", 1, 10)}}
 	m := r.machine()
 	m.Rand = func() float64 { return 0.5 }
-	if _, err := m.Run(context.Background(), input(100)); err != nil {
+	if _, err := m.Run(context.Background(), scenarios.PipelineInput(100)); err != nil {
 		t.Fatal(err)
 	}
 	// The input's wait, then two retry backoffs of 5 s and 10 s, each
@@ -154,7 +144,7 @@ func TestRetryThenSuccess(t *testing.T) {
 
 func TestRetriesRunOut(t *testing.T) {
 	r := &run{t: t, polls: []any{&RetryableError{}}}
-	_, err := r.machine().Run(context.Background(), input(100))
+	_, err := r.machine().Run(context.Background(), scenarios.PipelineInput(100))
 	if err == nil || r.calls != 7 { // the first try and six retries
 		t.Fatalf("err %v after %d polls", err, r.calls)
 	}
@@ -166,7 +156,7 @@ func TestRetriesRunOut(t *testing.T) {
 
 func TestTerminalErrorIsCaughtAtOnce(t *testing.T) {
 	r := &run{t: t, polls: []any{&TerminalError{}}}
-	_, err := r.machine().Run(context.Background(), input(100))
+	_, err := r.machine().Run(context.Background(), scenarios.PipelineInput(100))
 	if err == nil || r.calls != 1 || len(r.stored) != 1 {
 		t.Fatalf("err %v, %d polls, stores %v", err, r.calls, r.stored)
 	}

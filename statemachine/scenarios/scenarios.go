@@ -72,9 +72,9 @@ func (sc *Script) Calls() map[string]int {
 	return out
 }
 
-// pipelineInput is an execution of pipeline.asl.json, polled at most
+// PipelineInput is an execution of pipeline.asl.json, polled at most
 // maxAttempts times.
-func pipelineInput(maxAttempts int) json.RawMessage {
+func PipelineInput(maxAttempts int) json.RawMessage {
 	b, _ := json.Marshal(map[string]any{
 		"source": map[string]any{"bucket": "b", "key": "inbox/talk.mp4"}, "name": "talk", "job_id": "j1",
 		"backend": "https://api.heygen.com", "submitted_at": 1,
@@ -117,43 +117,43 @@ var (
 // All is the table.
 var All = []Scenario{
 	{
-		Name: "completed after three polls", Definition: "pipeline.asl.json", Input: pipelineInput(100),
+		Name: "completed after three polls", Definition: "pipeline.asl.json", Input: PipelineInput(100),
 		Answers: map[string][]Answer{"poll": {poll("running", 1), poll("running", 2), poll("completed", 3)}, "store": {stored}},
 		Status:  "SUCCEEDED", Path: "Wait,Poll,Ended?,Wait,Poll,Ended?,Wait,Poll,Ended?,Store,Stored",
 		Calls: map[string]int{"poll": 3, "store": 1},
 	},
 	{
-		Name: "the job failed", Definition: "pipeline.asl.json", Input: pipelineInput(100),
+		Name: "the job failed", Definition: "pipeline.asl.json", Input: PipelineInput(100),
 		Answers: map[string][]Answer{"poll": {poll("failed", 1)}, "store": {stored}},
 		Status:  "FAILED", Path: "Wait,Poll,Ended?,StoreFailure,Failed",
 		Calls: map[string]int{"poll": 1, "store": 1},
 	},
 	{
-		Name: "the attempt cap", Definition: "pipeline.asl.json", Input: pipelineInput(2),
+		Name: "the attempt cap", Definition: "pipeline.asl.json", Input: PipelineInput(2),
 		Answers: map[string][]Answer{"poll": {poll("running", 1), poll("running", 2)}, "store": {stored}},
 		Status:  "FAILED", Path: "Wait,Poll,Ended?,Wait,Poll,Ended?,StoreFailure,Failed",
 		Calls: map[string]int{"poll": 2, "store": 1},
 	},
 	{
-		Name: "retried, then completed", Definition: "pipeline.asl.json", Input: pipelineInput(100),
+		Name: "retried, then completed", Definition: "pipeline.asl.json", Input: PipelineInput(100),
 		Answers: map[string][]Answer{"poll": {{Error: "RetryableError"}, {Error: "RetryableError"}, poll("completed", 1)}, "store": {stored}},
 		Status:  "SUCCEEDED", Path: "Wait,Poll,Ended?,Store,Stored",
 		Calls: map[string]int{"poll": 3, "store": 1},
 	},
 	{
-		Name: "retries run out", Definition: "pipeline.asl.json", Input: pipelineInput(100),
+		Name: "retries run out", Definition: "pipeline.asl.json", Input: PipelineInput(100),
 		Answers: map[string][]Answer{"poll": {{Error: "RetryableError"}}, "store": {stored}},
 		Status:  "FAILED", Path: "Wait,Poll,StoreFailure,Failed",
 		Calls: map[string]int{"poll": 7, "store": 1},
 	},
 	{
-		Name: "a terminal error is caught at once", Definition: "pipeline.asl.json", Input: pipelineInput(100),
+		Name: "a terminal error is caught at once", Definition: "pipeline.asl.json", Input: PipelineInput(100),
 		Answers: map[string][]Answer{"poll": {{Error: "TerminalError"}}, "store": {stored}},
 		Status:  "FAILED", Path: "Wait,Poll,StoreFailure,Failed",
 		Calls: map[string]int{"poll": 1, "store": 1},
 	},
 	{
-		Name: "the store fails: the failure is still recorded", Definition: "pipeline.asl.json", Input: pipelineInput(100),
+		Name: "the store fails: the failure is still recorded", Definition: "pipeline.asl.json", Input: PipelineInput(100),
 		Answers: map[string][]Answer{"poll": {poll("completed", 1)}, "store": {{Error: "TerminalError"}, stored}},
 		Status:  "FAILED", Path: "Wait,Poll,Ended?,Store,StoreFailure,Failed",
 		Calls: map[string]int{"poll": 1, "store": 2},
