@@ -137,14 +137,15 @@ func TestInFlightKeyKeptAliveByItsRequest(t *testing.T) {
 	}()
 	pw.Write([]byte(strings.Repeat("x", 8000))) // more than the client buffers
 	waitForAnyPart(t, ts)
-	end := time.Now().Add(4 * ttl)
-	repeats := 0
+	start := time.Now()
+	end := start.Add(4 * ttl)
+	repeats, lastAt := 0, time.Duration(0)
 	for time.Now().Before(end) {
 		resp, body := newChecker(t).call(t, ts, "POST", "/v1/asset", "y", "x-api-key", key1, "Content-Type", "video/mp4", "Idempotency-Key", "long-1")
 		if resp.StatusCode != http.StatusConflict {
 			t.Fatalf("%v into the upload, a repeat got %d %s", time.Until(end)-4*ttl, resp.StatusCode, body)
 		}
-		repeats++
+		repeats, lastAt = repeats+1, time.Since(start)
 		pw.Write([]byte("x"))
 		time.Sleep(ttl / 5)
 	}
@@ -152,8 +153,10 @@ func TestInFlightKeyKeptAliveByItsRequest(t *testing.T) {
 	if code := <-done; code != http.StatusOK {
 		t.Fatalf("the long upload: %d", code)
 	}
-	if repeats < 10 {
-		t.Fatalf("only %d repeats", repeats)
+	// What counts is a 409 long after the TTL would have freed the key,
+	// not how many repeats a loaded machine fits in.
+	if repeats < 3 || lastAt < 2*ttl {
+		t.Fatalf("%d repeats, the last %v into the upload: want 3 or more, the last after %v", repeats, lastAt, 2*ttl)
 	}
 }
 
