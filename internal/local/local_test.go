@@ -196,10 +196,15 @@ func TestStateMoves(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, ".clipmill")); !os.IsNotExist(err) {
 		t.Errorf("the old state folder is still served: %v", err)
 	}
-	for _, inside := range []string{data, filepath.Join(data, "state")} {
+	for _, inside := range []string{data, filepath.Join(data, "state"), filepath.Join(data, "..state")} {
 		if _, err := stateDir(data, inside, quiet); err == nil || !strings.Contains(err.Error(), "outside the data folder") {
 			t.Errorf("state folder %s: err %v, want it refused", inside, err)
 		}
+	}
+	// An old state folder beside a new one is refused, not served.
+	os.MkdirAll(filepath.Join(data, ".clipmill", "server"), 0o755)
+	if _, err := stateDir(data, "", quiet); err == nil || !strings.Contains(err.Error(), "older clipmill") {
+		t.Errorf("old and new state folders: err %v, want a refusal", err)
 	}
 }
 

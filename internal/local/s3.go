@@ -57,6 +57,12 @@ func (b pagedBackend) PutObject(bucket, key string, meta map[string]string, inpu
 	return b.SingleBucketBackend.PutObject(bucket, key, meta, input, size, cond)
 }
 
+// CopyObject goes through this backend's PutObject, so that a copy over a
+// key replaces its metadata too.
+func (b pagedBackend) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta map[string]string) (gofakes3.CopyObjectResult, error) {
+	return gofakes3.CopyObject(b, srcBucket, srcKey, dstBucket, dstKey, meta)
+}
+
 func (b pagedBackend) HeadObject(bucket, key string) (*gofakes3.Object, error) {
 	obj, err := b.SingleBucketBackend.HeadObject(bucket, key)
 	return cleanMeta(obj), err

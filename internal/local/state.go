@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // stateDir is the folder for the local server's state: dir, or by default
@@ -23,7 +22,7 @@ func stateDir(data, dir string, log *slog.Logger) (string, error) {
 	if dir, err = filepath.Abs(dir); err != nil {
 		return "", fmt.Errorf("state folder: %w", err)
 	}
-	if rel, err := filepath.Rel(data, dir); err == nil && (rel == "." || !strings.HasPrefix(rel, "..")) {
+	if rel, err := filepath.Rel(data, dir); err == nil && (rel == "." || filepath.IsLocal(rel)) {
 		return "", fmt.Errorf("state folder %s: it must lie outside the data folder %s, which the S3 endpoint serves", dir, data)
 	}
 	old := filepath.Join(data, ".clipmill")
@@ -34,7 +33,8 @@ func stateDir(data, dir string, log *slog.Logger) (string, error) {
 			}
 			log.Info("moved the state out of the data folder", "from", old, "to", dir)
 		} else {
-			log.Warn("the data folder holds an old state folder, which the S3 endpoint serves: delete it", "folder", old)
+			// Both: the old one would be served, keys and all.
+			return "", fmt.Errorf("%s is the state of an older clipmill, inside the folder the S3 endpoint serves, and %s exists too: move or delete one", old, dir)
 		}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {

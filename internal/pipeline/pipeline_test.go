@@ -498,6 +498,26 @@ func TestPoll(t *testing.T) {
 	if next, err := p.Poll(context.Background(), ex); err != nil || next.Status != StatusTimedOut {
 		t.Fatalf("5xx after the timeout: %+v %v", next, err)
 	}
+	// A backend that does not answer a late poll: timed_out within
+	// LateAsk, not a hang until the Lambda's own timeout.
+	hung := *p
+	hung.Backend, hung.LateAsk = hangingBackend{}, 50*time.Millisecond
+	if next, err := hung.Poll(context.Background(), ex); err != nil || next.Status != StatusTimedOut {
+		t.Fatalf("no answer after the timeout: %+v %v", next, err)
+	}
+}
+
+// hangingBackend answers nothing until its caller gives up.
+type hangingBackend struct{}
+
+func (hangingBackend) Create(ctx context.Context, _ clipping.CreateRequest, _ string) (string, error) {
+	<-ctx.Done()
+	return "", ctx.Err()
+}
+
+func (hangingBackend) Get(ctx context.Context, _ string) (clipping.Job, error) {
+	<-ctx.Done()
+	return clipping.Job{}, ctx.Err()
 }
 
 func TestStoreCopiesClipsAndWritesTheManifestOnce(t *testing.T) {

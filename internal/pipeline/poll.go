@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,7 +27,13 @@ func (p *Pipeline) Poll(ctx context.Context, ex Execution) (Poll, error) {
 	next := Poll{Status: ex.Poll.Status, Progress: ex.Poll.Progress, Attempt: ex.Poll.Attempt + 1,
 		Wait: nextWait(ex.Poll.Wait, p.PollMin, p.PollMax)}
 	late := ex.Limits.JobTimeout > 0 && p.now().Sub(time.Unix(ex.SubmittedAt, 0)) > time.Duration(ex.Limits.JobTimeout)*time.Second
-	job, err := p.Backend.Get(ctx, ex.JobID)
+	ask := ctx
+	if late {
+		var cancel context.CancelFunc
+		ask, cancel = context.WithTimeout(ctx, cmp.Or(p.LateAsk, 10*time.Second))
+		defer cancel()
+	}
+	job, err := p.Backend.Get(ask, ex.JobID)
 	if err != nil {
 		var he *heygen.Error
 		switch {

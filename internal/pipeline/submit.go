@@ -50,7 +50,11 @@ type Pipeline struct {
 	JobTimeout  time.Duration // from submission to the end of the job
 	PollMin     time.Duration // first wait, doubled to PollMax
 	PollMax     time.Duration
-	URLExpiry   time.Duration // presigned URLs in manifests
+	// LateAsk bounds a poll's question to the backend once the job is past
+	// its timeout: a backend that does not answer then makes the job
+	// timed_out, not a Lambda timeout retried. Default 10 s.
+	LateAsk   time.Duration
+	URLExpiry time.Duration // presigned URLs in manifests
 	// Retries bound how long submit waits out 409 and 429 answers.
 	Retries int
 	// Engine, when set, has the stack's own engine clip the videos: submit
