@@ -55,8 +55,8 @@ image:
 # but without Docker: built for this machine and run under a local Lambda
 # runtime API, its environment (events/local-env.json) pointed at a clipmill
 # local on a scratch folder. Prints the response or the error; exits 1 on
-# an error (make then says "Error 1"). See bin/clipmill invoke -h. Quiet,
-# so that stdout is the function's answer alone.
+# an error (make then says "Error 1"). See bin/clipmill invoke -h. The
+# build and the function's logs go to stderr: stdout is its answer alone.
 #   make invoke FUNCTION=PollFunction EVENT=events/poll-input.json
 invoke:
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<LogicalId> EVENT=<file>" >&2; exit 2; }

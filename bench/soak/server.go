@@ -78,7 +78,7 @@ func (s *server) start(ctx context.Context) error {
 			return ctx.Err()
 		default:
 		}
-		resp, err := http.Get("http://" + s.addr + "/healthz")
+		resp, err := health.Get("http://" + s.addr + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -91,6 +91,10 @@ func (s *server) start(ctx context.Context) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// health asks /healthz; a server that accepts and never answers must not
+// hang the soak.
+var health = &http.Client{Timeout: 5 * time.Second}
 
 // kill SIGKILLs the server and reports which of the processes it had
 // started (ffmpeg, pocketsphinx) are still alive a second later: they
@@ -110,6 +114,9 @@ func (s *server) kill() (orphans []string, err error) {
 	for _, p := range before {
 		if alive(p) {
 			orphans = append(orphans, fmt.Sprintf("%d (%s)", p.pid, p.comm))
+			// Recorded; it must not go on writing beside the restarted
+			// server, nor outlive the soak.
+			syscall.Kill(p.pid, syscall.SIGKILL)
 		}
 	}
 	return orphans, nil

@@ -532,9 +532,12 @@ func taskError(err error, timedOut bool) caught {
 	return caught{name, string(cause)}
 }
 
-// ErrorType is the name Lambda reports for a Go handler's error, and
-// Step Functions matches: the error's own, when it has an ErrorType
-// method, else its Go type's name, without pointer or package.
+// ErrorType is the name Step Functions matches for a task's error. A Go
+// handler's error is named as aws-lambda-go names it: its type's name,
+// without pointer or package. An ErrorType method is this package's
+// convention, not aws-lambda-go's: it stands for what Lambda itself
+// raises (Lambda.TooManyRequestsException, Sandbox.Timedout) or a
+// runtime reports by name, in tests and in the local runtime.
 func ErrorType(err error) string {
 	if n, ok := err.(interface{ ErrorType() string }); ok {
 		return n.ErrorType()

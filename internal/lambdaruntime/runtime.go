@@ -19,9 +19,7 @@ package lambdaruntime
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -470,13 +468,13 @@ func apiError(w http.ResponseWriter, status int, typ, msg string) {
 	json.NewEncoder(w).Encode(FunctionError{Type: typ, Message: msg})
 }
 
+// newRequestID is a request id in Lambda's form, a UUID (version 4 in
+// shape; its random bits come from package ids).
 func newRequestID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	h := []byte(ids.Hex(16))
+	h[12] = '4'
+	h[16] = "89ab"[strings.IndexByte("0123456789abcdef", h[16])%4]
+	return string(h[:8]) + "-" + string(h[8:12]) + "-" + string(h[12:16]) + "-" + string(h[16:20]) + "-" + string(h[20:])
 }
 
 func traceID(t time.Time) string {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -95,6 +96,9 @@ func TestResponse(t *testing.T) {
 	}
 	if err := json.Unmarshal(res.Payload, &got); err != nil {
 		t.Fatalf("payload %s: %v", res.Payload, err)
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(res.RequestID) {
+		t.Errorf("request id %q: want a UUID, as Lambda's", res.RequestID)
 	}
 	if got.RequestID != res.RequestID || got.ARN != "arn:aws:lambda:us-east-1:123456789012:function:TestFunction" {
 		t.Errorf("request id %q (want %q), ARN %q", got.RequestID, res.RequestID, got.ARN)
