@@ -231,9 +231,12 @@ func (p *Pool) runEngine(ctx context.Context, cancel context.CancelFunc, j *stor
 	input := j.Request.Video.URL
 	if j.Request.Video.Type == clipping.VideoAssetID {
 		a, err := p.Store.GetAsset(ctx, j.Owner, j.Request.Video.AssetID)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && a.Status != store.AssetReady) {
-			// Bad input, as a missing file is: the job's failure says so.
+		// Bad input, as a missing file is: the job's failure says so.
+		if errors.Is(err, store.ErrNotFound) {
 			return nil, &source.Error{Name: j.Request.Video.AssetID, Msg: "was deleted before the job ran"}
+		}
+		if err == nil && a.Status != store.AssetReady {
+			return nil, &source.Error{Name: j.Request.Video.AssetID, Msg: "was not completely uploaded when the job ran (the asset is " + string(a.Status) + ")"}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("asset %s: %w", j.Request.Video.AssetID, err)
