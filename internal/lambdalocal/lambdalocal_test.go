@@ -283,7 +283,17 @@ func checkSubmitted(t *testing.T, h *Harness, m *machine) []byte {
 			t.Errorf("a call to %s: %s", c.Target, c.Body)
 		}
 	}
-	// Each api function reads the key once, at init.
+	// Each api function reads the key once, at init: one read per start
+	// of a function that needs it.
+	keyReads := 0
+	for _, e := range sampleEvents {
+		if v := env[e.function]; v["API_KEY_ID"] != "" && v["BACKEND"] != "engine" {
+			keyReads++
+		}
+	}
+	if want := keyReads; len(secretCalls) != want {
+		t.Errorf("%d GetSecretValue calls, want %d (one per start of an api function)", len(secretCalls), want)
+	}
 	for _, c := range secretCalls {
 		if string(c.Body) != `{"SecretId":"`+env["PollFunction"]["API_KEY_ID"]+`"}` {
 			t.Errorf("GetSecretValue %s", c.Body)

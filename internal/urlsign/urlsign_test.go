@@ -84,6 +84,12 @@ func TestPresent(t *testing.T) {
 	for file, u := range map[string]*string{"c1.mp4": c.VideoURL, "c1.jpg": c.ThumbnailURL, "c1.srt": c.CaptionsSRTURL} {
 		if want := s.URL("https://clips.example.com", "/files/j1/"+file, exp); u == nil || *u != want {
 			t.Errorf("%s: %v, want %s", file, u, want)
+			continue
+		}
+		// And the link passes the check the file server makes.
+		r := httptest.NewRequest("GET", *u, nil)
+		if err := s.Check(r, now); err != nil || r.URL.Path != "/files/j1/"+file {
+			t.Errorf("%s: the presented link %s fails the check: %v", file, *u, err)
 		}
 	}
 	if c.CaptionsVTTURL == nil || *c.CaptionsVTTURL != "" {
