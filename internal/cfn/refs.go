@@ -127,8 +127,11 @@ func refs(n *yaml.Node, ref func(string), holds func(cond string) (bool, error))
 			if err != nil {
 				return fmt.Errorf("Fn::If %s: %w", next[0].Value, err)
 			}
-			if next = next[2:]; ok {
-				next = arg.Content[1:2]
+			// Only the branch the condition picks: [cond, then, else].
+			if ok {
+				next = next[1:2]
+			} else {
+				next = next[2:3]
 			}
 		}
 	}
