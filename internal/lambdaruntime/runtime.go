@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/clipmill/clipmill/internal/ids"
+	"github.com/clipmill/clipmill/internal/procgroup"
 )
 
 // Function is a function to run: its binary and its configuration, as the
@@ -155,7 +156,7 @@ func Invoke(ctx context.Context, fn Function, event []byte) (Result, error) {
 	}
 	cmd.Env = environ(fn, ln.Addr().String())
 	cmd.Stdout, cmd.Stderr = logs, logs
-	cmd.SysProcAttr = procAttr()
+	cmd.SysProcAttr = procgroup.Attr()
 	// A child that keeps the output pipes open must not keep Wait waiting.
 	cmd.WaitDelay = 2 * time.Second
 	fmt.Fprintf(logs, "START RequestId: %s Version: $LATEST\n", inv.id)
@@ -165,7 +166,7 @@ func Invoke(ctx context.Context, fn Function, event []byte) (Result, error) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	kill := func() {
-		killGroup(cmd.Process)
+		procgroup.Kill(cmd.Process)
 	}
 
 	// The init phase: until the runtime asks for its event, or gives up.

@@ -13,8 +13,9 @@ import (
 	"os/exec"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/clipmill/clipmill/internal/procgroup"
 )
 
 // Binaries names the programs to run; the zero value uses ffmpeg and ffprobe
@@ -142,8 +143,8 @@ func run(ctx context.Context, o Opts, prog string, args []string) (string, error
 		cmd.Stderr = watch.wrap(tail)
 	}
 	// Kill the whole process group so that nothing outlives a timeout.
-	cmd.SysProcAttr = procAttr()
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.SysProcAttr = procgroup.Attr()
+	cmd.Cancel = func() error { return procgroup.Kill(cmd.Process) }
 	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
 	if err == nil {
