@@ -2,6 +2,8 @@ package reframe
 
 import (
 	"math"
+
+	"github.com/clipmill/clipmill/internal/stats"
 )
 
 // Camera settings. Distances are fractions of the crop's side along the
@@ -78,7 +80,7 @@ func (a axis) follow(want []float64) []float64 {
 	}
 	// Drag: the camera stays until the subject reaches the edge of the dead
 	// zone, then moves with it, holding it at that edge.
-	c := median(w[:min(len(w), int(1/pathStep)+1)])
+	c := stats.Median(w[:min(len(w), int(1/pathStep)+1)])
 	for i, v := range w {
 		if v-c > dz {
 			c = v - dz
@@ -105,7 +107,7 @@ func (a axis) follow(want []float64) []float64 {
 func medianFilter(v []float64, r int) []float64 {
 	out := make([]float64, len(v))
 	for i := range v {
-		out[i] = median(v[max(0, i-r):min(len(v), i+r+1)])
+		out[i] = stats.Median(v[max(0, i-r):min(len(v), i+r+1)])
 	}
 	return out
 }

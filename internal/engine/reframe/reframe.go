@@ -16,6 +16,7 @@ import (
 	"github.com/clipmill/clipmill/internal/clipping"
 	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
 	"github.com/clipmill/clipmill/internal/engine/scene"
+	"github.com/clipmill/clipmill/internal/stats"
 )
 
 // OutputSize is the frame size of each aspect ratio.
@@ -211,7 +212,7 @@ func build(p Plan, obs []observation, tracks []*track, cuts []cut, speech []Span
 		}
 	}
 	top, bottom := splitRects(p.OutW, p.OutH)
-	sw, sh := splitCropSize(p.SrcW, p.SrcH, top, median(sizes))
+	sw, sh := splitCropSize(p.SrcW, p.SrcH, top, stats.Median(sizes))
 
 	for _, pt := range parts {
 		s := pt.seg
@@ -252,7 +253,7 @@ func (p Plan) thumb(obs []observation, dur float64) float64 {
 	for _, o := range obs {
 		lumas = append(lumas, o.Luma)
 	}
-	dark := 0.6 * median(lumas)
+	dark := 0.6 * stats.Median(lumas)
 	best, bestScore := clampF(dur/6, math.Min(0.5, dur/2), 5), math.Inf(-1)
 	for _, o := range obs {
 		if o.T < math.Min(0.5, dur/4) || o.T > math.Max(dur/3, 1) || o.Luma < dark || p.nearChange(o.T, 0.4) {
@@ -314,7 +315,7 @@ func shotSegments(ps []*person, times []float64, speech []Span, start, end float
 		for i, per := range ps {
 			sizes[i] = per.medianSize()
 		}
-		if median(sizes) < 0.12*float64(srcH) {
+		if stats.Median(sizes) < 0.12*float64(srcH) {
 			return one(LayoutFit, nil)
 		}
 	}

@@ -3,6 +3,8 @@ package reframe
 import (
 	"math"
 	"sort"
+
+	"github.com/clipmill/clipmill/internal/stats"
 )
 
 // Span is a stretch of time, in seconds from the clip's start.
@@ -144,8 +146,8 @@ func mouthScores(ps []*person, times []float64) (norm, smooth [][]float64) {
 				seen = append(seen, q.Mouth)
 			}
 		}
-		lo[p] = percentile(seen, 0.2)
-		rng[p] = percentile(seen, 0.8) - lo[p]
+		lo[p] = stats.Percentile(seen, 0.2)
+		rng[p] = stats.Percentile(seen, 0.8) - lo[p]
 		widest = math.Max(widest, rng[p])
 	}
 	floor := math.Max(0.5*widest, 1.0) // a grey level: below it is noise

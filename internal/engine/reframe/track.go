@@ -3,6 +3,8 @@ package reframe
 import (
 	"math"
 	"sort"
+
+	"github.com/clipmill/clipmill/internal/stats"
 )
 
 // Tracking settings.
@@ -200,7 +202,7 @@ func (p *person) medianX() float64 {
 	for i, q := range p.pts {
 		xs[i] = q.X
 	}
-	return median(xs)
+	return stats.Median(xs)
 }
 
 func (p *person) medianSize() float64 {
@@ -208,7 +210,7 @@ func (p *person) medianSize() float64 {
 	for i, q := range p.pts {
 		s[i] = q.S
 	}
-	return median(s)
+	return stats.Median(s)
 }
 
 // at is the person's position at time t: interpolated between sightings,
@@ -233,26 +235,4 @@ func (p *person) seen(t, within float64) (point, bool) {
 		return p.pts[i], true
 	}
 	return point{}, false
-}
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
-func percentile(v []float64, q float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	return s[int(math.Round(q*float64(len(s)-1)))]
 }

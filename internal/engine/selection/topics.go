@@ -3,6 +3,8 @@ package selection
 import (
 	"math"
 	"sort"
+
+	"github.com/clipmill/clipmill/internal/stats"
 )
 
 // topic is a stretch of sentences about one thing.
@@ -103,7 +105,7 @@ func (a *analysis) findTopics() {
 	}
 	// Similarity relative to the talk's own cohesion: a talk of short
 	// topics shares few words even inside one.
-	if ref := percentile(sim, 0.8); ref > 0 {
+	if ref := stats.Percentile(sim, 0.8); ref > 0 {
 		for g := range sim {
 			sim[g] = math.Min(1, sim[g]/ref)
 		}
@@ -266,14 +268,4 @@ func meanSD(v []float64) (float64, float64) {
 		sq += (x - mean) * (x - mean)
 	}
 	return mean, math.Sqrt(sq / float64(len(v)))
-}
-
-// percentile is the q-th quantile of v (0..1), by rank.
-func percentile(v []float64, q float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	return s[int(math.Round(q*float64(len(s)-1)))]
 }
