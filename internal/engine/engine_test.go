@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -43,11 +42,7 @@ func (r *recorder) ClipDone(c Clip) {
 
 func talk(t *testing.T, seconds float64) *sample.Result {
 	t.Helper()
-	r, err := sample.Generate(context.Background(), ffmpeg.Binaries{}, sample.Options{Seconds: seconds, Width: 320, Height: 180, Out: filepath.Join(t.TempDir(), "talk.mp4")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return sampletest.Talk(t, sample.Options{Seconds: seconds})
 }
 
 // Progress only moves forward, visits the stages in order, ends at 100, and

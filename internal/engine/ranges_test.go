@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/clipmill/clipmill/internal/clipping"
-	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
 	"github.com/clipmill/clipmill/internal/engine/render"
 	"github.com/clipmill/clipmill/internal/sample"
 	"github.com/clipmill/clipmill/internal/sample/sampletest"
@@ -24,11 +23,7 @@ import (
 func TestRenderReadsOnlyWhatItNeeds(t *testing.T) {
 	sampletest.EndToEnd(t)
 	ctx := context.Background()
-	tk, err := sample.Generate(ctx, ffmpeg.Binaries{}, sample.Options{Seconds: 150, Width: 640, Height: 360,
-		Out: filepath.Join(t.TempDir(), "talk.mp4")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tk := sampletest.Talk(t, sample.Options{Seconds: 150, Width: 640, Height: 360})
 	e := &Engine{Encoder: render.Encoder{Preset: "ultrafast"}}
 	s := clipping.DefaultOutputSettings()
 	s.DurationTypes = []clipping.DurationType{clipping.Duration30}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/clipmill/clipmill/internal/clipping"
-	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
 	"github.com/clipmill/clipmill/internal/engine/render"
 	"github.com/clipmill/clipmill/internal/pipeline"
 	"github.com/clipmill/clipmill/internal/sample"
@@ -28,11 +27,7 @@ import (
 func TestDropFolderEngine(t *testing.T) {
 	sampletest.EndToEnd(t)
 	tmp := t.TempDir()
-	talk, err := sample.Generate(context.Background(), ffmpeg.Binaries{}, sample.Options{
-		Seconds: 35, Width: 320, Height: 180, Out: filepath.Join(tmp, "talk.mp4")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	talk := sampletest.Talk(t, sample.Options{Seconds: 35, Out: filepath.Join(tmp, "talk.mp4")})
 	data := filepath.Join(tmp, "bucket")
 	inbox := filepath.Join(data, "inbox")
 	os.MkdirAll(inbox, 0o755)

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/clipmill/clipmill/internal/clipping"
-	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
 	"github.com/clipmill/clipmill/internal/engine/render"
 	"github.com/clipmill/clipmill/internal/heygen"
 	"github.com/clipmill/clipmill/internal/pipeline"
@@ -122,11 +121,7 @@ func TestKilledMidJob(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(data, "inbox"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_, err := sample.Generate(context.Background(), ffmpeg.Binaries{}, sample.Options{
-		Seconds: 35, Width: 320, Height: 180, Out: filepath.Join(data, "inbox", "talk.mp4")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sampletest.Talk(t, sample.Options{Seconds: 35, Out: filepath.Join(data, "inbox", "talk.mp4")})
 	log, err := os.Create(filepath.Join(tmp, "log"))
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/clipmill/clipmill/internal/clipping"
-	"github.com/clipmill/clipmill/internal/engine/ffmpeg"
 	"github.com/clipmill/clipmill/internal/engine/render"
 	"github.com/clipmill/clipmill/internal/pipeline"
 	"github.com/clipmill/clipmill/internal/sample"
@@ -29,11 +28,7 @@ import (
 func TestDropFolder(t *testing.T) {
 	sampletest.EndToEnd(t)
 	tmp := t.TempDir()
-	talk, err := sample.Generate(context.Background(), ffmpeg.Binaries{}, sample.Options{
-		Seconds: 35, Width: 320, Height: 180, Out: filepath.Join(tmp, "talk.mp4")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	talk := sampletest.Talk(t, sample.Options{Seconds: 35, Out: filepath.Join(tmp, "talk.mp4")})
 	data := filepath.Join(tmp, "bucket")
 	os.MkdirAll(filepath.Join(data, "inbox"), 0o755)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
